@@ -1,0 +1,36 @@
+// Flags every berth command shares (they come before or after the command name).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "orchestrator/compose/loader.h"
+
+namespace berth::cmd {
+
+struct GlobalOptions {
+  std::vector<std::string> files;
+  std::string project_name;
+  std::string project_directory;
+  std::vector<std::string> env_files;
+  std::vector<std::string> profiles;
+  std::string root = "/var/lib/berth";
+  std::string runroot = "/run/berth";
+  std::string log_level = "warning";
+
+  /// Registers the flags on the top-level app.
+  void add_to(CLI::App& app);
+
+  /// Applies what every command needs before it runs (logging); commands call it first.
+  void prepare() const;
+
+  /// What the compose loader needs from them.
+  compose::LoadOptions load_options() const;
+};
+
+/// Each command file adds its subcommand; `global` outlives the parse.
+void add_config_command(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace berth::cmd

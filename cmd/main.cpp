@@ -1,0 +1,34 @@
+// berth: the command table and the one place errors become a message and an exit code.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cmd/global_options.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth: a daemonless, Compose-compatible container orchestrator", "berth"};
+  app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command name
+
+  berth::cmd::GlobalOptions global;
+  global.add_to(app);
+  berth::cmd::add_config_command(app, global);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "berth: error: " << e.what() << "\n";
+    return 2;
+  } catch (const berth::Error& e) {
+    std::cerr << "berth: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "berth: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Merging of canonical compose trees: several `-f` files, `extends`, and the unicity pass.
+//
+// The rules follow compose-go's override package: mappings merge key by key, scalars are
+// replaced, sequences are appended (dropping entries identical to one already there) and then
+// made unique by a per-path key; a table of path patterns holds the exceptions (command is
+// replaced, environment merges by key, logging options merge only for the same driver, ...).
+// `!reset` removes a key, `!override` replaces a value without merging; results carry neither.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+namespace berth::compose {
+
+/// Merges an override document over a base document (both whole compose files, canonical),
+/// returning a new tree (inputs untouched, no aliasing into them). Applies !reset (key removed)
+/// and !override (value replaced whole); the result carries neither tag.
+/// merge_documents(YAML::Node(YAML::NodeType::Map), doc) just strips tags/resets.
+YAML::Node merge_documents(const YAML::Node& base, const YAML::Node& override_doc);
+
+/// Merges one service definition over another (extends: the local service over the base one),
+/// same rules; error messages name keys relative to the service.
+YAML::Node merge_services(const YAML::Node& base, const YAML::Node& override_service);
+
+/// Makes sequences that must be unique unique by their key, the later entry replacing the
+/// earlier one in its position (compose-go EnforceUnicity). Applied after merging, in place:
+/// `document` must not share nodes with other trees (merge results never do).
+void enforce_unicity(YAML::Node& document);
+
+}  // namespace berth::compose

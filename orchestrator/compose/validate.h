@@ -1,0 +1,21 @@
+// Semantic checks of the merged model: what the schema cannot see.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace berth::compose {
+
+/// Throws berth::Error naming the service and the key: a service with neither image nor
+/// build; undefined networks, volumes, secrets, configs or services; `network_mode` with
+/// `networks`; `container_name` with more than one replica; `scale` and `deploy.replicas`
+/// that disagree.
+void validate_model(const YAML::Node& model);
+
+/// Services in start order (dependencies first, names sorted among equals); a cycle is an
+/// error "dependency cycle: a -> b -> a".
+std::vector<std::string> start_order(const YAML::Node& model);
+
+}  // namespace berth::compose
