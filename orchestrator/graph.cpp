@@ -69,20 +69,20 @@ void ServiceGraph::throw_cycle(const std::set<std::string>& remaining) const {
     position[current] = walk.size();
     walk.push_back(current);
     const auto& dependencies = m_nodes.at(current).dependencies;
-    const auto next = std::ranges::find_if(
-        dependencies, [&](const std::string& d) { return remaining.contains(d); });
+    const auto next = std::find_if(
+        dependencies.begin(), dependencies.end(), [&](const std::string& d) { return remaining.contains(d); });
     current = *next;
   }
   std::vector<std::string> cycle(walk.begin() + static_cast<std::ptrdiff_t>(position[current]),
                                  walk.end());
-  std::ranges::rotate(cycle, std::ranges::min_element(cycle));
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
   cycle.push_back(cycle.front());
   throw Error(fmt::format("dependency cycle: {}", fmt::join(cycle, " -> ")));
 }
 
 std::vector<std::string> ServiceGraph::stop_order() const {
   std::vector<std::string> order = start_order();
-  std::ranges::reverse(order);
+  std::reverse(order.begin(), order.end());
   return order;
 }
 

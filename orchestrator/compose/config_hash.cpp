@@ -15,7 +15,7 @@ std::string service_config_hash(const YAML::Node& model, const std::string& serv
     json["deploy"].erase("replicas");
     if (json["deploy"].empty()) json.erase("deploy");
   }
-  return sha256_hex(json.dump());
+  return sha256_hex(json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 }  // namespace berth::compose

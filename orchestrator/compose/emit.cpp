@@ -144,7 +144,7 @@ void emit_yaml(YAML::Emitter& out, const YAML::Node& node, std::vector<std::stri
     const std::string text = node.IsNull() ? std::string() : node.Scalar();
     bool b = false;
     switch (kind_at(node, path)) {
-      case ScalarKind::Null: out << "null"; break;  // as compose prints it, not "~"
+      case ScalarKind::Null: out << YAML::Null; break;
       case ScalarKind::Boolean:
         is_bool_word(text, &b);
         out << (b ? "true" : "false");
@@ -195,6 +195,7 @@ nlohmann::ordered_json to_json_value(const YAML::Node& node, std::vector<std::st
 std::string to_yaml(const YAML::Node& model, bool escape_dollars) {
   YAML::Emitter out;
   out.SetIndent(2);
+  out.SetNullFormat(YAML::LowerNull);  // "null", as compose prints it, not "~"
   std::vector<std::string> path;
   emit_yaml(out, model, path, escape_dollars);
   std::string text = out.c_str();
@@ -204,7 +205,10 @@ std::string to_yaml(const YAML::Node& model, bool escape_dollars) {
 
 std::string to_json(const YAML::Node& model, bool escape_dollars) {
   std::vector<std::string> path;
-  return to_json_value(model, path, escape_dollars).dump(2) + "\n";
+  // Compose files are not checked for valid UTF-8; print bad bytes as U+FFFD, not fail.
+  return to_json_value(model, path, escape_dollars)
+             .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace berth::compose

@@ -597,7 +597,7 @@ std::string lower(std::string_view s) {
 bool parses_as_boolean(std::string_view s) {
   static const std::vector<std::string_view> k_forms = {"true", "false", "y", "yes", "on",
                                                         "n",    "no",    "off"};
-  return std::ranges::find(k_forms, lower(s)) != k_forms.end();
+  return std::find(k_forms.begin(), k_forms.end(), lower(s)) != k_forms.end();
 }
 
 bool is_core_boolean(std::string_view s) {
@@ -801,7 +801,8 @@ void Checker::check_scalar(const YAML::Node& node, const Shape& shape,
   bool ok = true;
   switch (shape.scalar) {
     case Scalar::Text:
-      ok = shape.choices.empty() || std::ranges::find(shape.choices, text) != shape.choices.end();
+      ok = shape.choices.empty() || std::find(shape.choices.begin(), shape.choices.end(), text) !=
+                                           shape.choices.end();
       break;
     case Scalar::Integer: ok = parses_as_integer(text); break;
     case Scalar::Number: ok = parses_as_number(text); break;
@@ -878,7 +879,7 @@ std::string fingerprint(const YAML::Node& node) {
     parts.push_back(std::move(part));
   }
   if (node.IsMap()) {
-    std::ranges::sort(parts);
+    std::sort(parts.begin(), parts.end());
   }
   return fmt::format("{}{}", kind_name(node), fmt::join(parts, std::string_view("\0", 1)));
 }
@@ -910,8 +911,8 @@ void Checker::check_mapping(const YAML::Node& node, const Shape& shape, const st
   if (shape.required_any.empty()) {
     return;
   }
-  const bool any = std::ranges::any_of(
-      shape.required_any, [&](std::string_view key) { return bool(node[std::string(key)]); });
+  const bool any = std::any_of(
+      shape.required_any.begin(), shape.required_any.end(), [&](std::string_view key) { return bool(node[std::string(key)]); });
   if (!any) {
     std::vector<std::string> names;
     for (std::string_view key : shape.required_any) {
@@ -928,9 +929,9 @@ bool matches(Keys keys, std::string_view name) {
   switch (keys) {
     case Keys::NonEmpty: return true;
     case Keys::Lower:
-      return std::ranges::all_of(name, [](char c) { return c >= 'a' && c <= 'z'; });
+      return std::all_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
     case Keys::Name:
-      return std::ranges::all_of(name, [](char c) {
+      return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
                c == '_' || c == '-';
       });

@@ -15,6 +15,8 @@ namespace {
 // A real compose file expands to a few thousand nodes; a document that expands past this
 // through aliases ("billion laughs") is refused before any phase walks it.
 constexpr std::size_t k_max_expanded_nodes = 500'000;
+// Deeper than any compose file needs; keeps every later recursive phase off the stack's end.
+constexpr std::size_t k_max_depth = 200;
 
 class MergeKeyResolver {
  public:
@@ -30,6 +32,15 @@ class MergeKeyResolver {
         return it->second.first;
       }
     }
+    // yaml-cpp lets an alias name one of its own ancestors; such a cycle has no expansion.
+    if (!mark.is_null() && !m_in_progress.insert(mark.pos).second) {
+      throw Error(fmt::format("{}: an alias refers to a node that contains it",
+                              where(m_file, node)));
+    }
+    if (m_depth++ > k_max_depth) {
+      throw Error(fmt::format("{}: document nested deeper than {} levels", where(m_file, node),
+                              k_max_depth));
+    }
     const std::size_t before = m_expanded;
     YAML::Node result = node;
     if (node.IsMap()) {
@@ -41,7 +52,11 @@ class MergeKeyResolver {
       }
     }
     count(1);
-    if (!mark.is_null()) m_done.emplace(mark.pos, std::make_pair(result, m_expanded - before));
+    --m_depth;
+    if (!mark.is_null()) {
+      m_in_progress.erase(mark.pos);
+      m_done.emplace(mark.pos, std::make_pair(result, m_expanded - before));
+    }
     return result;
   }
 
@@ -117,6 +132,8 @@ class MergeKeyResolver {
 
   std::string m_file;
   std::size_t m_expanded = 0;
+  std::size_t m_depth = 0;
+  std::set<std::size_t> m_in_progress;  // byte offsets of the nodes being resolved
   // byte offset of a parsed node -> (its resolution, nodes it expands to)
   std::map<std::size_t, std::pair<YAML::Node, std::size_t>> m_done;
 };

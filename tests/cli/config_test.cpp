@@ -61,10 +61,28 @@ TEST(ConfigCli, ListsServicesVolumesNetworksProfilesImages) {
 }
 
 TEST(ConfigCli, ProfilesFromTheCommandLineReplaceComposeProfiles) {
-  // --profile replaces COMPOSE_PROFILES=cache from .env, so cache is off...
-  const auto r = run_berth({"--profile", "other", "config", "--services"}, k_shop);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "db\nweb\nworker\n");
+  // --profile replaces COMPOSE_PROFILES=cache from .env: cache is off, and web needs it.
+  const auto off = run_berth({"--profile", "other", "config", "--services"}, k_shop);
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_EQ(off.err,
+            "berth: error: service \"web\" depends on service \"cache\", which is disabled by "
+            "its profiles; enable one with --profile\n");
+  const auto on = run_berth({"--profile", "cache", "config", "--services"}, k_shop);
+  EXPECT_EQ(on.out, "cache\ndb\nweb\nworker\n");
+}
+
+TEST(ConfigCli, ServicesOutsideActiveProfilesAreLeftOut) {
+  TempDir dir;
+  dir.write("compose.yaml",
+            "services:\n  web:\n    image: a\n  debug:\n    image: b\n    profiles: [dev]\n"
+            "  tools:\n    image: c\n    profiles: [ops, dev]\n");
+  EXPECT_EQ(run_berth({"config", "--services"}, dir.path()).out, "web\n");
+  EXPECT_EQ(run_berth({"--profile", "ops", "config", "--services"}, dir.path()).out,
+            "tools\nweb\n");
+  EXPECT_EQ(run_berth({"config", "--services"}, dir.path(), {{"COMPOSE_PROFILES", "dev"}}).out,
+            "debug\ntools\nweb\n");
+  EXPECT_EQ(run_berth({"--profile", "*", "config", "--services"}, dir.path()).out,
+            "debug\ntools\nweb\n");
 }
 
 TEST(ConfigCli, DependencyOnDisabledServiceNamesBoth) {
