@@ -8,8 +8,8 @@
 #include "cmd/global_options.h"
 #include "orchestrator/compose/config_hash.h"
 #include "orchestrator/compose/emit.h"
-#include "orchestrator/graph.h"
 #include "orchestrator/compose/references.h"
+#include "orchestrator/graph.h"
 #include "util/error.h"
 
 namespace berth::cmd {

@@ -23,7 +23,9 @@ void GlobalOptions::add_to(CLI::App& app) {
       ->capture_default_str();
 }
 
-void GlobalOptions::prepare() const { log::setup(log_level); }
+void GlobalOptions::prepare() const {
+  log::setup(log_level);
+}
 
 compose::LoadOptions GlobalOptions::load_options() const {
   compose::LoadOptions options;

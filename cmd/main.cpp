@@ -1,8 +1,8 @@
 // berth: the command table and the one place errors become a message and an exit code.
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cmd/global_options.h"
 #include "util/error.h"

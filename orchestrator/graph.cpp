@@ -8,7 +8,9 @@
 
 namespace berth::orchestrator {
 
-void ServiceGraph::add_service(const std::string& name) { m_nodes.try_emplace(name); }
+void ServiceGraph::add_service(const std::string& name) {
+  m_nodes.try_emplace(name);
+}
 
 void ServiceGraph::add_dependency(const std::string& service, const std::string& dependency) {
   m_nodes[service].dependencies.insert(dependency);
@@ -69,8 +71,8 @@ void ServiceGraph::throw_cycle(const std::set<std::string>& remaining) const {
     position[current] = walk.size();
     walk.push_back(current);
     const auto& dependencies = m_nodes.at(current).dependencies;
-    const auto next = std::find_if(
-        dependencies.begin(), dependencies.end(), [&](const std::string& d) { return remaining.contains(d); });
+    const auto next = std::find_if(dependencies.begin(), dependencies.end(),
+                                   [&](const std::string& d) { return remaining.contains(d); });
     current = *next;
   }
   std::vector<std::string> cycle(walk.begin() + static_cast<std::ptrdiff_t>(position[current]),
@@ -115,6 +117,8 @@ std::set<std::string> ServiceGraph::with_dependencies(
   return result;
 }
 
-bool ServiceGraph::contains(const std::string& name) const { return m_nodes.contains(name); }
+bool ServiceGraph::contains(const std::string& name) const {
+  return m_nodes.contains(name);
+}
 
 }  // namespace berth::orchestrator

@@ -29,7 +29,7 @@ std::optional<std::string> read_file_if_exists(const std::string& path) {
     throw Error(errno_message(path));
   }
   // Only regular files: a FIFO or /dev/zero named by mistake must not hang berth.
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(fmt::format("{}: not a regular file", path));
@@ -58,19 +58,18 @@ std::string read_file(const std::string& path) {
 }
 
 bool is_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 bool is_directory(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::string absolute(std::string_view path, std::string_view base) {
-  std::string joined = (!path.empty() && path.front() == '/')
-                           ? std::string(path)
-                           : fmt::format("{}/{}", base, path);
+  std::string joined =
+      (!path.empty() && path.front() == '/') ? std::string(path) : fmt::format("{}/{}", base, path);
   std::vector<std::string_view> parts;
   std::string_view rest = joined;
   while (!rest.empty()) {

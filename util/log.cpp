@@ -26,8 +26,8 @@ void setup(std::string_view level) {
     }
   }
   if (!found) {
-    throw Error(fmt::format("unknown log level \"{}\" (trace, debug, info, warning, error, off)",
-                            level));
+    throw Error(
+        fmt::format("unknown log level \"{}\" (trace, debug, info, warning, error, off)", level));
   }
   // stderr, unsynchronised: berth is one thread when it logs from the CLI.
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();

@@ -26,7 +26,9 @@ namespace {
 /// source position, which Clone resets to 1:1; no phase mutates nodes it did not create.
 /// Beware: `handle = other` on a yaml-cpp Node rewrites the node `handle` refers to, so a
 /// handle that may hold a kept node is only ever rebound with reset(), never assigned.
-YAML::Node keep(const YAML::Node& node) { return node; }
+YAML::Node keep(const YAML::Node& node) {
+  return node;
+}
 
 /// A string-typed (quoted) scalar; reuses `at` when it already is exactly that.
 YAML::Node string_at(const YAML::Node& at, std::string_view value) {
@@ -38,7 +40,9 @@ YAML::Node string_at(const YAML::Node& at, std::string_view value) {
   return node;
 }
 
-YAML::Node string_node(std::string_view value) { return string_at(YAML::Node{}, value); }
+YAML::Node string_node(std::string_view value) {
+  return string_at(YAML::Node{}, value);
+}
 
 /// A plain scalar (number or bool); reuses `at` when it already is exactly that.
 YAML::Node plain_at(const YAML::Node& at, std::string_view value) {
@@ -50,9 +54,13 @@ YAML::Node plain_at(const YAML::Node& at, std::string_view value) {
   return node;
 }
 
-YAML::Node plain_node(std::string_view value) { return plain_at(YAML::Node{}, value); }
+YAML::Node plain_node(std::string_view value) {
+  return plain_at(YAML::Node{}, value);
+}
 
-YAML::Node null_node() { return YAML::Node(YAML::NodeType::Null); }
+YAML::Node null_node() {
+  return YAML::Node(YAML::NodeType::Null);
+}
 
 std::optional<YAML::Node> lookup(const YAML::Node& map, std::string_view key) {
   for (const auto& entry : map) {
@@ -293,9 +301,10 @@ std::vector<PortMapping> parse_port_spec(std::string_view spec) {
   const int count = container->last - container->first + 1;
   const bool host_is_range = host->last != host->first;
   if (!parts.host.empty() && count > 1 && host->last - host->first + 1 != count) {
-    throw Error(fmt::format("{}: host port range \"{}\" and container port range \"{}\" differ "
-                            "in length",
-                            bad, parts.host, parts.container));
+    throw Error(
+        fmt::format("{}: host port range \"{}\" and container port range \"{}\" differ "
+                    "in length",
+                    bad, parts.host, parts.container));
   }
   std::vector<PortMapping> out;
   for (int i = 0; i < count; ++i) {
@@ -365,8 +374,8 @@ std::optional<std::string> format_cpus(std::string_view text) {
   if (exponent < -4 || exponent >= 6) {
     return std::string{scientific};
   }
-  const auto fixed = std::to_chars(buffer, buffer + sizeof buffer, single,
-                                   std::chars_format::fixed);
+  const auto fixed =
+      std::to_chars(buffer, buffer + sizeof buffer, single, std::chars_format::fixed);
   return std::string(buffer, static_cast<std::size_t>(fixed.ptr - buffer));
 }
 
@@ -410,8 +419,7 @@ class Canonicalizer {
   void expect_string(const YAML::Node& node, const std::string& path) const;
 
   YAML::Node apply(Transform fn, const YAML::Node& value, const std::string& path) const;
-  YAML::Node by_table(const YAML::Node& map, const std::string& path,
-                      const KeyTable& table) const;
+  YAML::Node by_table(const YAML::Node& map, const std::string& path, const KeyTable& table) const;
   std::string resolve_path(std::string_view path) const;
 
   // Generic shapes.
@@ -642,8 +650,8 @@ YAML::Node Canonicalizer::document(const YAML::Node& doc) const {
                             where(m_ctx.file, doc), kind_name(doc)));
   }
   static const KeyTable k_top{
-      {"services", &Canonicalizer::services},   {"networks", &Canonicalizer::resources},
-      {"volumes", &Canonicalizer::resources},   {"secrets", &Canonicalizer::resources},
+      {"services", &Canonicalizer::services}, {"networks", &Canonicalizer::resources},
+      {"volumes", &Canonicalizer::resources}, {"secrets", &Canonicalizer::resources},
       {"configs", &Canonicalizer::resources},
   };
   return by_table(doc, "", k_top);
@@ -800,15 +808,13 @@ YAML::Node Canonicalizer::build_context(const YAML::Node& in, const std::string&
   return host_path(in, path);
 }
 
-YAML::Node Canonicalizer::additional_contexts(const YAML::Node& in,
-                                              const std::string& path) const {
+YAML::Node Canonicalizer::additional_contexts(const YAML::Node& in, const std::string& path) const {
   const YAML::Node contexts = mapping(in, path);
   YAML::Node out(YAML::NodeType::Map);
   for (const auto& entry : contexts) {
     const std::string& name = entry.first.Scalar();
-    out[name] = is_null(entry.second)
-                    ? entry.second
-                    : build_context(entry.second, join_path(path, name));
+    out[name] =
+        is_null(entry.second) ? entry.second : build_context(entry.second, join_path(path, name));
   }
   return out;
 }
@@ -825,17 +831,17 @@ YAML::Node Canonicalizer::ssh(const YAML::Node& in, const std::string& path) con
         fail(in[i], index_path(path, i),
              fmt::format("invalid ssh key \"{}\": expected default or <id>=<path>", item));
       }
-      out[item.substr(0, equals)] =
-          equals == std::string::npos ? null_node()
-                                      : string_at(in[i], resolve_path(item.substr(equals + 1)));
+      out[item.substr(0, equals)] = equals == std::string::npos
+                                        ? null_node()
+                                        : string_at(in[i], resolve_path(item.substr(equals + 1)));
     }
     return out;
   }
   expect_map(in, path);
   for (const auto& entry : in) {
     const std::string& id = entry.first.Scalar();
-    out[id] = is_null(entry.second) ? keep(entry.second)
-                                    : host_path(entry.second, join_path(path, id));
+    out[id] =
+        is_null(entry.second) ? keep(entry.second) : host_path(entry.second, join_path(path, id));
   }
   return out;
 }
@@ -910,8 +916,7 @@ YAML::Node Canonicalizer::device(const YAML::Node& in, const std::string& path) 
     const std::vector<std::string_view> parts = split(in.Scalar(), ':');
     if (parts.size() > 3) {
       fail(in, path,
-           fmt::format("invalid device \"{}\": too many colons, use the long syntax",
-                       in.Scalar()));
+           fmt::format("invalid device \"{}\": too many colons, use the long syntax", in.Scalar()));
     }
     out.set("source", string_node(parts[0]));
     out.set("target", string_node(parts.size() > 1 ? parts[1] : parts[0]));
@@ -969,8 +974,7 @@ YAML::Node Canonicalizer::extra_hosts(const YAML::Node& in, const std::string& p
         separator = entry.find(':');
       }
       if (separator == std::string::npos) {
-        fail(in[i], item_path,
-             fmt::format("invalid extra host \"{}\": missing IP address", entry));
+        fail(in[i], item_path, fmt::format("invalid extra host \"{}\": missing IP address", entry));
       }
       const std::string_view host = std::string_view(entry).substr(0, separator);
       for (std::string_view ip : split(std::string_view(entry).substr(separator + 1), ',')) {
@@ -1013,10 +1017,8 @@ void Canonicalizer::add_host(YAML::Node& out, const YAML::Node& at, const std::s
 
 YAML::Node Canonicalizer::healthcheck(const YAML::Node& in, const std::string& path) const {
   static const KeyTable k_healthcheck{
-      {"test", &Canonicalizer::healthcheck_test},
-      {"interval", &Canonicalizer::duration},
-      {"timeout", &Canonicalizer::duration},
-      {"start_period", &Canonicalizer::duration},
+      {"test", &Canonicalizer::healthcheck_test},   {"interval", &Canonicalizer::duration},
+      {"timeout", &Canonicalizer::duration},        {"start_period", &Canonicalizer::duration},
       {"start_interval", &Canonicalizer::duration},
   };
   const YAML::Node canonical = by_table(in, path, k_healthcheck);
@@ -1030,8 +1032,7 @@ YAML::Node Canonicalizer::healthcheck(const YAML::Node& in, const std::string& p
   return out.to_map();
 }
 
-YAML::Node Canonicalizer::healthcheck_test(const YAML::Node& in,
-                                           const std::string& path) const {
+YAML::Node Canonicalizer::healthcheck_test(const YAML::Node& in, const std::string& path) const {
   if (in.IsSequence()) {
     return string_list(in, path);
   }
@@ -1105,8 +1106,7 @@ YAML::Node Canonicalizer::long_port(const YAML::Node& in, const std::string& pat
       published && published->IsScalar() && !is_null(*published)) {
     out.set("published", string_at(*published, published->Scalar()));
   }
-  return out.to_map(
-      {"mode", "host_ip", "target", "published", "protocol", "app_protocol", "name"});
+  return out.to_map({"mode", "host_ip", "target", "published", "protocol", "app_protocol", "name"});
 }
 
 YAML::Node Canonicalizer::file_mounts(const YAML::Node& in, const std::string& path) const {
@@ -1160,8 +1160,7 @@ YAML::Node Canonicalizer::volumes(const YAML::Node& in, const std::string& path)
   expect_sequence(in, path);
   YAML::Node out(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
-    const Transform fn =
-        in[i].IsMap() ? &Canonicalizer::long_volume : &Canonicalizer::short_volume;
+    const Transform fn = in[i].IsMap() ? &Canonicalizer::long_volume : &Canonicalizer::short_volume;
     out.push_back(apply(fn, in[i], index_path(path, i)));
   }
   return out;
@@ -1243,11 +1242,10 @@ YAML::Node Canonicalizer::long_volume(const YAML::Node& in, const std::string& p
     out.set("source", host_path(*source, join_path(path, "source")));
   }
   if (const auto tmpfs = lookup(in, "tmpfs"); tmpfs && !is_null(*tmpfs)) {
-    out.set("tmpfs",
-            apply(&Canonicalizer::tmpfs_options, *tmpfs, join_path(path, "tmpfs")));
+    out.set("tmpfs", apply(&Canonicalizer::tmpfs_options, *tmpfs, join_path(path, "tmpfs")));
   }
-  return out.to_map({"type", "source", "target", "read_only", "consistency", "bind", "volume",
-                     "tmpfs", "image"});
+  return out.to_map(
+      {"type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image"});
 }
 
 YAML::Node Canonicalizer::tmpfs_options(const YAML::Node& in, const std::string& path) const {
@@ -1266,8 +1264,7 @@ YAML::Node Canonicalizer::deploy(const YAML::Node& in, const std::string& path) 
   return by_table(in, path, k_deploy);
 }
 
-YAML::Node Canonicalizer::deploy_resources(const YAML::Node& in,
-                                           const std::string& path) const {
+YAML::Node Canonicalizer::deploy_resources(const YAML::Node& in, const std::string& path) const {
   static const KeyTable k_resources{
       {"limits", &Canonicalizer::deploy_resource},
       {"reservations", &Canonicalizer::deploy_resource},
@@ -1275,8 +1272,7 @@ YAML::Node Canonicalizer::deploy_resources(const YAML::Node& in,
   return by_table(in, path, k_resources);
 }
 
-YAML::Node Canonicalizer::deploy_resource(const YAML::Node& in,
-                                          const std::string& path) const {
+YAML::Node Canonicalizer::deploy_resource(const YAML::Node& in, const std::string& path) const {
   static const KeyTable k_resource{
       {"memory", &Canonicalizer::bytes},
       {"cpus", &Canonicalizer::cpus},

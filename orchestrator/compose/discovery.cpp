@@ -13,11 +13,11 @@ namespace berth::compose {
 namespace {
 
 // Compose's search order; the first is the name the spec prefers.
-constexpr std::string_view k_file_names[] = {"compose.yaml", "compose.yml",
-                                             "docker-compose.yml", "docker-compose.yaml"};
-constexpr std::string_view k_override_names[] = {
-    "compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
-    "docker-compose.override.yaml"};
+constexpr std::string_view k_file_names[] = {"compose.yaml", "compose.yml", "docker-compose.yml",
+                                             "docker-compose.yaml"};
+constexpr std::string_view k_override_names[] = {"compose.override.yml", "compose.override.yaml",
+                                                 "docker-compose.override.yml",
+                                                 "docker-compose.override.yaml"};
 
 /// Existing files of `names` in `dir`, in the order of `names`.
 template <std::size_t N>
@@ -48,8 +48,10 @@ std::vector<std::string> find_default_files(const std::string& start) {
     }
     if (dir == "/") break;
   }
-  throw Error("no configuration file provided: not found (looked for compose.yaml, "
-              "compose.yml, docker-compose.yml, docker-compose.yaml from " + start + " upward)");
+  throw Error(
+      "no configuration file provided: not found (looked for compose.yaml, "
+      "compose.yml, docker-compose.yml, docker-compose.yaml from " +
+      start + " upward)");
 }
 
 std::string normalize_project_name(std::string_view name) {
@@ -67,10 +69,10 @@ std::string normalize_project_name(std::string_view name) {
 
 void check_project_name(std::string_view name, std::string_view origin) {
   if (name.empty() || normalize_project_name(name) != name) {
-    throw Error(fmt::format(
-        "invalid project name \"{}\" ({}): must consist only of lowercase alphanumeric "
-        "characters, hyphens, and underscores as well as start with a letter or number",
-        name, origin));
+    throw Error(
+        fmt::format("invalid project name \"{}\" ({}): must consist only of lowercase alphanumeric "
+                    "characters, hyphens, and underscores as well as start with a letter or number",
+                    name, origin));
   }
 }
 

@@ -25,7 +25,9 @@ bool is_inline_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-bool is_space(char c) { return c == '\n' || is_inline_space(c); }
+bool is_space(char c) {
+  return c == '\n' || is_inline_space(c);
+}
 
 // compose-go accepts Unicode letters and digits plus "_.-[]"; any non-ASCII byte is let
 // through as part of such a letter.
@@ -73,9 +75,9 @@ std::size_t expand_octal(std::string_view text, std::size_t pos, std::string& ou
 // The escapes of a double-quoted value (XSI echo's, as compose-go supports them). "\$" becomes
 // "$$" so that interpolation afterwards yields a literal '$'. Unknown escapes stay as written.
 std::string expand_escapes(std::string_view text) {
-  static const std::unordered_map<char, char> k_simple = {
-      {'a', '\a'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'},
-      {'t', '\t'}, {'v', '\v'}, {'"', '"'},  {'\\', '\\'}};
+  static const std::unordered_map<char, char> k_simple = {{'a', '\a'}, {'b', '\b'}, {'f', '\f'},
+                                                          {'n', '\n'}, {'r', '\r'}, {'t', '\t'},
+                                                          {'v', '\v'}, {'"', '"'},  {'\\', '\\'}};
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;

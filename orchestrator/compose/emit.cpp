@@ -149,7 +149,9 @@ void emit_yaml(YAML::Emitter& out, const YAML::Node& node, std::vector<std::stri
         is_bool_word(text, &b);
         out << (b ? "true" : "false");
         break;
-      case ScalarKind::Integer: out << std::to_string(std::strtoll(text.c_str(), nullptr, 10)); break;
+      case ScalarKind::Integer:
+        out << std::to_string(std::strtoll(text.c_str(), nullptr, 10));
+        break;
       case ScalarKind::Number: out << text; break;
       default:
         if (needs_quotes(text)) out << YAML::DoubleQuoted;

@@ -28,8 +28,7 @@ class ExtendsResolver {
   /// The service `service` of `file` with its own `extends` applied (not written back).
   /// `chain` holds the services whose extends led here; it is never empty when the service
   /// may be missing, since the top-level call names a service that exists.
-  YAML::Node resolve(const LoadedFile& file, const std::string& service,
-                     std::vector<Link>& chain) {
+  YAML::Node resolve(const LoadedFile& file, const std::string& service, std::vector<Link>& chain) {
     const YAML::Node services = file.document["services"];
     const YAML::Node definition = services ? services[service] : YAML::Node();
     if (!definition || !definition.IsMap()) {

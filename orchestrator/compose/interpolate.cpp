@@ -23,7 +23,9 @@ bool is_name_start(char c) {
   return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
 
 std::size_t name_end(std::string_view text, std::size_t pos) {
   while (pos < text.size() && is_name_char(text[pos])) {
@@ -131,16 +133,13 @@ class Interpolator {
     const std::optional<std::string> value = m_lookup(name);
     const bool missing = !value || (colon && value->empty());
     switch (op) {
-      case '-':
-        return missing ? arg : *value;
-      case '+':
-        return missing ? value.value_or("") : arg;
+      case '-': return missing ? arg : *value;
+      case '+': return missing ? value.value_or("") : arg;
       default:
         if (missing) {
           throw Error(arg.empty()
                           ? fmt::format("required variable {} is missing a value", name)
-                          : fmt::format("required variable {} is missing a value: {}", name,
-                                        arg));
+                          : fmt::format("required variable {} is missing a value: {}", name, arg));
         }
         return *value;
     }
@@ -154,7 +153,9 @@ class Interpolator {
 // yaml-cpp 0.7 exposes no node identity usable as a hash key (only Node::is()). Scalar()
 // returns a reference into the node's data, which every node kind has and every alias of
 // the node shares, so its address identifies the node for the duration of the walk.
-const void* node_id(const YAML::Node& node) { return &node.Scalar(); }
+const void* node_id(const YAML::Node& node) {
+  return &node.Scalar();
+}
 
 struct Pending {
   YAML::Node node;
@@ -201,8 +202,7 @@ void push_children(const Pending& item, std::vector<Pending>& stack) {
 
 }  // namespace
 
-std::string interpolate(std::string_view text, const Lookup& lookup,
-                        const UnsetHandler& on_unset) {
+std::string interpolate(std::string_view text, const Lookup& lookup, const UnsetHandler& on_unset) {
   return Interpolator(text, lookup, on_unset).substitute(text, 0);
 }
 

@@ -197,8 +197,7 @@ class Pipeline {
     file.document.remove("include");
   }
 
-  static void add_included(LoadedFile& file, const YAML::Node& model,
-                           const std::string& included) {
+  static void add_included(LoadedFile& file, const YAML::Node& model, const std::string& included) {
     for (const char* kind : {"services", "networks", "volumes", "secrets", "configs"}) {
       const YAML::Node theirs = model[kind];
       if (!theirs || !theirs.IsMap()) continue;
@@ -210,8 +209,8 @@ class Pipeline {
       for (const auto& entry : theirs) {
         const std::string& key = entry.first.Scalar();
         if (ours[key]) {
-          throw Error(fmt::format("{}: {}.{} conflicts with the one imported from {}",
-                                  file.display, kind, key, included));
+          throw Error(fmt::format("{}: {}.{} conflicts with the one imported from {}", file.display,
+                                  kind, key, included));
         }
         ours[key] = entry.second;
       }
@@ -305,8 +304,8 @@ std::string resolve_project_name(const LoadOptions& options, const Environment& 
 Project load_project(const LoadOptions& options) {
   const std::string working_dir =
       options.working_dir.empty() ? fs::current_directory() : options.working_dir;
-  Environment env = options.environment ? Environment(*options.environment)
-                                        : Environment::from_process();
+  Environment env =
+      options.environment ? Environment(*options.environment) : Environment::from_process();
 
   // COMPOSE_FILE and COMPOSE_PROFILES may come from .env, so read it first from where the
   // project directory will be when it is known up front.
@@ -342,8 +341,7 @@ Project load_project(const LoadOptions& options) {
   project.name = resolve_project_name(options, env, sources, project_dir);
   env.set_default("COMPOSE_PROJECT_NAME", project.name);
 
-  std::vector<std::string> include_stack(project.config_files.begin(),
-                                         project.config_files.end());
+  std::vector<std::string> include_stack(project.config_files.begin(), project.config_files.end());
   YAML::Node model = pipeline.load(std::move(sources), project_dir, include_stack);
 
   std::vector<std::string> profiles = options.profiles;

@@ -84,16 +84,21 @@ class Path {
   throw Error(fmt::format("{}: {}", where_text, message));
 }
 
-[[noreturn]] void fail_mismatch(const Path& path, const YAML::Node& base,
-                                const YAML::Node& over) {
+[[noreturn]] void fail_mismatch(const Path& path, const YAML::Node& base, const YAML::Node& over) {
   fail(path, fmt::format("cannot merge a {} into a {}", kind_name(over), kind_name(base)));
 }
 
-bool is_reset(const YAML::Node& node) { return node.Tag() == k_reset_tag; }
+bool is_reset(const YAML::Node& node) {
+  return node.Tag() == k_reset_tag;
+}
 
-bool is_override(const YAML::Node& node) { return node.Tag() == k_override_tag; }
+bool is_override(const YAML::Node& node) {
+  return node.Tag() == k_override_tag;
+}
 
-bool has_merge_tag(const YAML::Node& node) { return is_reset(node) || is_override(node); }
+bool has_merge_tag(const YAML::Node& node) {
+  return is_reset(node) || is_override(node);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Copies
@@ -392,8 +397,7 @@ std::string key_of_key_value(const YAML::Node& item, const Path& path) {
 }
 
 /// KEY=VALUE lists (non-canonical): the last entry for a key wins, in the place of the first.
-YAML::Node merge_key_value_lists(const YAML::Node& base, const YAML::Node& over,
-                                 const Path& path) {
+YAML::Node merge_key_value_lists(const YAML::Node& base, const YAML::Node& over, const Path& path) {
   std::vector<YAML::Node> merged;
   std::map<std::string, std::size_t> slot_of_key;
   std::size_t index = 0;
@@ -409,8 +413,7 @@ YAML::Node merge_key_value_lists(const YAML::Node& base, const YAML::Node& over,
       }
     }
   }
-  YAML::Node out =
-      base.IsSequence() ? empty_like(base) : YAML::Node(YAML::NodeType::Sequence);
+  YAML::Node out = base.IsSequence() ? empty_like(base) : YAML::Node(YAML::NodeType::Sequence);
   for (const YAML::Node& item : merged) {
     out.push_back(copy_tree(item));
   }
@@ -480,8 +483,8 @@ YAML::Node as_mapping(const YAML::Node& node, const Path& path, bool depends_on)
     if (!name.IsScalar()) {
       fail(path, fmt::format("expected a name, got a {}", kind_name(name)));
     }
-    out.force_insert(YAML::Clone(name), depends_on ? depends_on_defaults()
-                                                   : YAML::Node(YAML::NodeType::Null));
+    out.force_insert(YAML::Clone(name),
+                     depends_on ? depends_on_defaults() : YAML::Node(YAML::NodeType::Null));
   }
   return out;
 }
@@ -716,8 +719,7 @@ std::string unique_key(UniqueKey kind, const YAML::Node& item, const Path& path)
     case UniqueKey::key_value: return key_of_key_value(item, path);
     case UniqueKey::expose: return scalar_key(item, path);
     case UniqueKey::volume:
-      return item.IsMap() ? required_key(item, "target", path, "volume")
-                          : scalar_key(item, path);
+      return item.IsMap() ? required_key(item, "target", path, "volume") : scalar_key(item, path);
     case UniqueKey::device: return device_key(item, path);
     case UniqueKey::config: return mount_key(item, path, "");
     case UniqueKey::secret: return mount_key(item, path, "/run/secrets");
@@ -780,10 +782,11 @@ YAML::Node merge_documents(const YAML::Node& base, const YAML::Node& override_do
 
 YAML::Node merge_services(const YAML::Node& base, const YAML::Node& override_service) {
   // compose-go merges extended services at the path "services.x": the service rules apply.
-  return merge_roots(base, override_service, Path({"services", "*"}, 2),
-                     "a service definition");
+  return merge_roots(base, override_service, Path({"services", "*"}, 2), "a service definition");
 }
 
-void enforce_unicity(YAML::Node& document) { unify(document, Path({}, 0)); }
+void enforce_unicity(YAML::Node& document) {
+  unify(document, Path({}, 0));
+}
 
 }  // namespace berth::compose

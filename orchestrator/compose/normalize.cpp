@@ -67,8 +67,8 @@ void resolve_environment(const std::string& name, YAML::Node service, const Envi
   if (const YAML::Node environment = service["environment"]) {
     for (const auto& entry : environment) {
       const std::string& key = entry.first.Scalar();
-      if (entry.second.IsNull() || (entry.second.IsScalar() && entry.second.Tag() == "?" &&
-                                    entry.second.Scalar() == "~")) {
+      if (entry.second.IsNull() ||
+          (entry.second.IsScalar() && entry.second.Tag() == "?" && entry.second.Scalar() == "~")) {
         // `KEY` alone: the value comes from the environment; unset stays unset.
         if (auto value = env.get(key)) {
           resolved[key] = *value;

@@ -41,8 +41,8 @@ struct Shape {
   bool unique = false;           // uniqueItems
   bool mapping = false;          // a mapping is allowed
   std::vector<std::pair<std::string_view, const Shape*>> fields{};  // its known keys
-  bool extensions = false;         // `x-` keys are allowed (patternProperties ^x-)
-  const Shape* values = nullptr;   // value of other keys matching `keys`
+  bool extensions = false;        // `x-` keys are allowed (patternProperties ^x-)
+  const Shape* values = nullptr;  // value of other keys matching `keys`
   Keys keys = Keys::NonEmpty;
   bool open = false;  // keys matching nothing are accepted unchecked (no additionalProperties)
   std::vector<std::string_view> required{};
@@ -84,7 +84,9 @@ class Table {
   // A mapping with known keys; `extensions` tells whether `x-` keys are allowed.
   const Shape* record(Fields fields, bool extensions = true,
                       std::vector<std::string_view> required = {}) {
-    return add({.mapping = true, .fields = std::move(fields), .extensions = extensions,
+    return add({.mapping = true,
+                .fields = std::move(fields),
+                .extensions = extensions,
                 .required = std::move(required)});
   }
   // A mapping of named entries (patternProperties), closed unless `open`.
@@ -208,15 +210,15 @@ void Table::build_common() {
 }
 
 void Table::build_service_parts() {
-  const Shape* env_file_entry = record(
-      {{"path", m_text}, {"format", m_text}, {"required", m_boolean}}, false, {"path"});
+  const Shape* env_file_entry =
+      record({{"path", m_text}, {"format", m_text}, {"required", m_boolean}}, false, {"path"});
   m_env_file = either({m_text, list(either({m_text, env_file_entry}))});
   m_label_file = either({m_text, m_strings});
   m_config_or_secret = list(either({m_text, record({{"source", m_text},
-                                                     {"target", m_text},
-                                                     {"uid", m_text},
-                                                     {"gid", m_text},
-                                                     {"mode", m_text}})}));
+                                                    {"target", m_text},
+                                                    {"uid", m_text},
+                                                    {"gid", m_text},
+                                                    {"mode", m_text}})}));
   const Shape* ulimit_pair =
       record({{"hard", m_integer}, {"soft", m_integer}}, true, {"soft", "hard"});
   m_ulimits = named(either({m_integer, ulimit_pair}), Keys::Lower, true);
@@ -225,7 +227,9 @@ void Table::build_service_parts() {
                                 {"device_ids", m_unique_strings},
                                 {"driver", m_text},
                                 {"options", m_list_or_dict}};
-  Shape device{.mapping = true, .fields = device_fields, .extensions = true,
+  Shape device{.mapping = true,
+               .fields = device_fields,
+               .extensions = true,
                .required_any = {"capabilities", "driver"}};
   m_devices = list(add(std::move(device)));
   // The specification puts additionalProperties on the gpus array, where it means nothing;
@@ -240,14 +244,14 @@ void Table::build_service_parts() {
                           {"timeout", m_text},
                           {"start_period", m_text},
                           {"start_interval", m_text}});
-  const Shape* watch = record(
-      {{"ignore", m_string_or_list},
-       {"include", m_string_or_list},
-       {"path", m_text},
-       {"action", choice({"rebuild", "sync", "restart", "sync+restart", "sync+exec"})},
-       {"target", m_text},
-       {"exec", m_hook}},
-      true, {"path", "action"});
+  const Shape* watch =
+      record({{"ignore", m_string_or_list},
+              {"include", m_string_or_list},
+              {"path", m_text},
+              {"action", choice({"rebuild", "sync", "restart", "sync+restart", "sync+exec"})},
+              {"target", m_text},
+              {"exec", m_hook}},
+             true, {"path", "action"});
   m_development = either({add({.null_ok = true}), record({{"watch", list(watch)}})});
   const Shape* blkio_limit = record({{"path", m_text}, {"rate", m_text}}, false);
   const Shape* blkio_weight = record({{"path", m_text}, {"weight", m_integer}}, false);
@@ -294,8 +298,7 @@ const Shape* Table::build_deploy() {
                                 {"monitor", m_text},
                                 {"max_failure_ratio", m_number},
                                 {"order", choice({"start-first", "stop-first"})}});
-  const Shape* limits =
-      record({{"cpus", m_number}, {"memory", m_text}, {"pids", m_integer}});
+  const Shape* limits = record({{"cpus", m_number}, {"memory", m_text}, {"pids", m_integer}});
   const Shape* reservations = record({{"cpus", m_number},
                                       {"memory", m_text},
                                       {"generic_resources", m_generic_resources},
@@ -320,26 +323,26 @@ const Shape* Table::build_deploy() {
 }
 
 const Shape* Table::build_volumes() {
-  const Shape* bind = record({{"propagation", m_text},
-                              {"create_host_path", m_boolean},
-                              {"recursive",
-                               choice({"enabled", "disabled", "writable", "readonly"})},
-                              {"selinux", choice({"z", "Z"})}});
+  const Shape* bind =
+      record({{"propagation", m_text},
+              {"create_host_path", m_boolean},
+              {"recursive", choice({"enabled", "disabled", "writable", "readonly"})},
+              {"selinux", choice({"z", "Z"})}});
   const Shape* volume =
       record({{"labels", m_list_or_dict}, {"nocopy", m_boolean}, {"subpath", m_text}});
   const Shape* tmpfs = record({{"size", m_text}, {"mode", m_text}});
   const Shape* image = record({{"subpath", m_text}});
-  const Shape* mount = record(
-      {{"type", choice({"bind", "volume", "tmpfs", "cluster", "npipe", "image"})},
-       {"source", m_text},
-       {"target", m_text},
-       {"read_only", m_boolean},
-       {"consistency", m_text},
-       {"bind", bind},
-       {"volume", volume},
-       {"tmpfs", tmpfs},
-       {"image", image}},
-      true, {"type"});
+  const Shape* mount =
+      record({{"type", choice({"bind", "volume", "tmpfs", "cluster", "npipe", "image"})},
+              {"source", m_text},
+              {"target", m_text},
+              {"read_only", m_boolean},
+              {"consistency", m_text},
+              {"bind", bind},
+              {"volume", volume},
+              {"tmpfs", tmpfs},
+              {"image", image}},
+             true, {"type"});
   return list(either({m_text, mount}), true);
 }
 
@@ -347,8 +350,8 @@ const Shape* Table::build_service() {
   const Shape* dependency =
       record({{"restart", m_boolean},
               {"required", scalar(Scalar::Boolean, true)},
-              {"condition", choice({"service_started", "service_healthy",
-                                    "service_completed_successfully"})}},
+              {"condition",
+               choice({"service_started", "service_healthy", "service_completed_successfully"})}},
              true, {"condition"});
   const Shape* service_network = record({{"aliases", m_unique_strings},
                                          {"interface_name", m_text},
@@ -367,12 +370,12 @@ const Shape* Table::build_service() {
                               {"published", m_text},
                               {"protocol", m_text},
                               {"app_protocol", m_text}});
-  const Shape* device = record(
-      {{"source", m_text}, {"target", m_text}, {"permissions", m_text}}, true, {"source"});
+  const Shape* device =
+      record({{"source", m_text}, {"target", m_text}, {"permissions", m_text}}, true, {"source"});
   const Shape* provider_option = either({m_text, list(m_text)});
-  const Shape* provider = record(
-      {{"type", m_text}, {"options", named(provider_option, Keys::NonEmpty, true)}}, true,
-      {"type"});
+  const Shape* provider =
+      record({{"type", m_text}, {"options", named(provider_option, Keys::NonEmpty, true)}}, true,
+             {"type"});
   const Shape* unique_scalars = list(m_text, true);
   return record({
       {"develop", m_development},
@@ -397,8 +400,7 @@ const Shape* Table::build_service() {
       {"cpu_rt_runtime", m_integer},
       {"cpus", m_number},
       {"cpuset", m_text},
-      {"credential_spec",
-       record({{"config", m_text}, {"file", m_text}, {"registry", m_text}})},
+      {"credential_spec", record({{"config", m_text}, {"file", m_text}, {"registry", m_text}})},
       {"depends_on", either({m_unique_strings, named(dependency, Keys::Name)})},
       {"device_cgroup_rules", m_unique_strings},
       {"devices", list(either({m_text, device}))},
@@ -411,8 +413,8 @@ const Shape* Table::build_service() {
       {"label_file", m_label_file},
       {"environment", m_list_or_dict},
       {"expose", unique_scalars},
-      {"extends", either({m_text, record({{"service", m_text}, {"file", m_text}}, false,
-                                         {"service"})})},
+      {"extends",
+       either({m_text, record({{"service", m_text}, {"file", m_text}}, false, {"service"})})},
       {"provider", provider},
       {"external_links", m_unique_strings},
       {"extra_hosts", m_extra_hosts},
@@ -426,8 +428,8 @@ const Shape* Table::build_service() {
       {"isolation", m_text},
       {"labels", m_list_or_dict},
       {"links", m_unique_strings},
-      {"logging", record({{"driver", m_text},
-                          {"options", named(m_nullable_text, Keys::NonEmpty, true)}})},
+      {"logging",
+       record({{"driver", m_text}, {"options", named(m_nullable_text, Keys::NonEmpty, true)}})},
       {"mac_address", m_text},
       {"mem_limit", m_text},
       {"mem_reservation", m_text},
@@ -436,8 +438,7 @@ const Shape* Table::build_service() {
       {"network_mode", m_text},
       {"models", either({m_unique_strings, named(service_model, Keys::Name, true)})},
       {"networks", either({m_unique_strings,
-                           named(either({add({.null_ok = true}), service_network}),
-                                 Keys::Name)})},
+                           named(either({add({.null_ok = true}), service_network}), Keys::Name)})},
       {"oom_kill_disable", m_boolean},
       {"oom_score_adj", ranged(-1000, 1000)},
       {"pid", m_nullable_text},
@@ -489,8 +490,8 @@ void Table::build_top_level_parts() {
                                      {"ip_range", m_text},
                                      {"gateway", m_text},
                                      {"aux_addresses", named(m_text)}});
-  const Shape* ipam = record(
-      {{"driver", m_text}, {"config", list(ipam_config)}, {"options", named(m_text)}});
+  const Shape* ipam =
+      record({{"driver", m_text}, {"config", list(ipam_config)}, {"options", named(m_text)}});
   m_network = either({add({.null_ok = true}), record({{"name", m_text},
                                                       {"driver", m_text},
                                                       {"driver_opts", m_options},
@@ -535,7 +536,9 @@ const Table& table() {
 
 // ---- scalar syntax -------------------------------------------------------------------------
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Decimal integer with an optional sign, as Go's strconv.Atoi takes it.
 bool parses_as_integer(std::string_view s) {
@@ -595,14 +598,13 @@ std::string lower(std::string_view s) {
 
 // compose-go's cast for boolean slots: YAML 1.2 forms plus the YAML 1.1 ones it still takes.
 bool parses_as_boolean(std::string_view s) {
-  static const std::vector<std::string_view> k_forms = {"true", "false", "y", "yes", "on",
-                                                        "n",    "no",    "off"};
+  static const std::vector<std::string_view> k_forms = {"true", "false", "y",  "yes",
+                                                        "on",   "n",     "no", "off"};
   return std::find(k_forms.begin(), k_forms.end(), lower(s)) != k_forms.end();
 }
 
 bool is_core_boolean(std::string_view s) {
-  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" ||
-         s == "FALSE";
+  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
 }
 
 // A scalar YAML resolves by its text (not quoted, not explicitly tagged !!str).
@@ -747,8 +749,8 @@ class Checker {
     }
     throw Error(fmt::format("{}: {}: {}", location, path, problem));
   }
-  [[noreturn]] void wrong_kind(const YAML::Node& node, const Shape& shape,
-                               const std::string& path, const YAML::Node& at) const {
+  [[noreturn]] void wrong_kind(const YAML::Node& node, const Shape& shape, const std::string& path,
+                               const YAML::Node& at) const {
     fail(at, path, fmt::format("must be {}, not {}", describe_shape(shape), describe_value(node)));
   }
   void check_scalar(const YAML::Node& node, const Shape& shape, const std::string& path) const;
@@ -801,8 +803,8 @@ void Checker::check_scalar(const YAML::Node& node, const Shape& shape,
   bool ok = true;
   switch (shape.scalar) {
     case Scalar::Text:
-      ok = shape.choices.empty() || std::find(shape.choices.begin(), shape.choices.end(), text) !=
-                                           shape.choices.end();
+      ok = shape.choices.empty() ||
+           std::find(shape.choices.begin(), shape.choices.end(), text) != shape.choices.end();
       break;
     case Scalar::Integer: ok = parses_as_integer(text); break;
     case Scalar::Number: ok = parses_as_number(text); break;
@@ -812,8 +814,8 @@ void Checker::check_scalar(const YAML::Node& node, const Shape& shape,
     case Scalar::None: ok = false; break;
   }
   if (ok && shape.strict && !is_plain(node)) {
-    fail(node, path, fmt::format("must be {}, not the string {}", describe_scalar(shape),
-                                 quoted(text)));
+    fail(node, path,
+         fmt::format("must be {}, not the string {}", describe_scalar(shape), quoted(text)));
   }
   if (!ok) {
     fail(node, path,
@@ -841,8 +843,8 @@ void Checker::check_range(const YAML::Node& node, const Shape& shape,
     return;
   }
   if (shape.min && shape.max) {
-    fail(node, path, fmt::format("must be between {} and {}, not {}", *shape.min, *shape.max,
-                                 text));
+    fail(node, path,
+         fmt::format("must be between {} and {}, not {}", *shape.min, *shape.max, text));
   }
   if (shape.min) {
     fail(node, path, fmt::format("must be at least {}, not {}", *shape.min, text));
@@ -850,8 +852,8 @@ void Checker::check_range(const YAML::Node& node, const Shape& shape,
   fail(node, path, fmt::format("must be at most {}, not {}", *shape.max, text));
 }
 
-void Checker::check_sequence(const YAML::Node& node, const Shape& shape,
-                             const std::string& path, int depth) const {
+void Checker::check_sequence(const YAML::Node& node, const Shape& shape, const std::string& path,
+                             int depth) const {
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node item = node[i];
     check(item, *shape.items, index_path(path, i), item.IsNull() ? node : item, depth + 1);
@@ -911,8 +913,8 @@ void Checker::check_mapping(const YAML::Node& node, const Shape& shape, const st
   if (shape.required_any.empty()) {
     return;
   }
-  const bool any = std::any_of(
-      shape.required_any.begin(), shape.required_any.end(), [&](std::string_view key) { return bool(node[std::string(key)]); });
+  const bool any = std::any_of(shape.required_any.begin(), shape.required_any.end(),
+                               [&](std::string_view key) { return bool(node[std::string(key)]); });
   if (!any) {
     std::vector<std::string> names;
     for (std::string_view key : shape.required_any) {
@@ -980,8 +982,7 @@ void Checker::check_key(const YAML::Node& key, const YAML::Node& value, const Sh
 }
 
 // JSON-schema equality of two values (uniqueItems).
-bool Checker::same(const YAML::Node& a, const YAML::Node& b, int depth,
-                   std::size_t& budget) const {
+bool Checker::same(const YAML::Node& a, const YAML::Node& b, int depth, std::size_t& budget) const {
   if (depth > k_max_depth) {
     fail(a, "", fmt::format("nested more than {} levels deep", k_max_depth));
   }

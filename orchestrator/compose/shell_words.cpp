@@ -5,7 +5,9 @@
 namespace berth::compose {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n';
+}
 
 /// Characters a backslash escapes inside double quotes (POSIX 2.2.3).
 bool escapable_in_double_quotes(char c) {

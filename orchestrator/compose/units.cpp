@@ -11,7 +11,9 @@ namespace {
 
 constexpr std::int64_t k_max = std::numeric_limits<std::int64_t>::max();
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 /// Nanoseconds per duration unit; 0 for an unknown unit.
 std::int64_t duration_unit(std::string_view unit) {

@@ -42,8 +42,8 @@ long replicas_of(const std::string& name, const YAML::Node& service) {
 
 void check_service(const YAML::Node& model, const std::string& name, const YAML::Node& service) {
   if (!service["image"] && !service["build"]) {
-    throw Error(fmt::format(
-        "service \"{}\" has neither an image nor a build context specified", name));
+    throw Error(
+        fmt::format("service \"{}\" has neither an image nor a build context specified", name));
   }
   if (service["network_mode"] && service["networks"] && service["networks"].size() > 0) {
     throw Error(fmt::format(
@@ -62,8 +62,8 @@ void check_service(const YAML::Node& model, const std::string& name, const YAML:
       const YAML::Node source = volume["source"];
       if (volume["type"].Scalar() != "volume" || !source || source.Scalar().empty()) continue;
       if (!defined(model, "volumes", source.Scalar())) {
-        throw Error(fmt::format("service \"{}\" refers to undefined volume \"{}\"", name,
-                                source.Scalar()));
+        throw Error(
+            fmt::format("service \"{}\" refers to undefined volume \"{}\"", name, source.Scalar()));
       }
     }
   }
@@ -74,8 +74,8 @@ void check_service(const YAML::Node& model, const std::string& name, const YAML:
     for (const auto& mount : mounts) {
       const std::string source = mount["source"].Scalar();
       if (!defined(model, kind, source)) {
-        throw Error(fmt::format("service \"{}\" refers to undefined {} \"{}\"", name, singular,
-                                source));
+        throw Error(
+            fmt::format("service \"{}\" refers to undefined {} \"{}\"", name, singular, source));
       }
     }
   }
@@ -87,9 +87,9 @@ void check_service(const YAML::Node& model, const std::string& name, const YAML:
     }
   }
   if (service["container_name"] && replicas_of(name, service) > 1) {
-    throw Error(fmt::format(
-        "services.{}: container_name \"{}\" cannot be used with more than one replica", name,
-        service["container_name"].Scalar()));
+    throw Error(
+        fmt::format("services.{}: container_name \"{}\" cannot be used with more than one replica",
+                    name, service["container_name"].Scalar()));
   }
   replicas_of(name, service);
 }

@@ -34,8 +34,8 @@ class MergeKeyResolver {
     }
     // yaml-cpp lets an alias name one of its own ancestors; such a cycle has no expansion.
     if (!mark.is_null() && !m_in_progress.insert(mark.pos).second) {
-      throw Error(fmt::format("{}: an alias refers to a node that contains it",
-                              where(m_file, node)));
+      throw Error(
+          fmt::format("{}: an alias refers to a node that contains it", where(m_file, node)));
     }
     if (m_depth++ > k_max_depth) {
       throw Error(fmt::format("{}: document nested deeper than {} levels", where(m_file, node),
@@ -83,8 +83,8 @@ class MergeKeyResolver {
         continue;
       }
       if (!seen.insert(key).second) {
-        throw Error(fmt::format("{}: mapping key \"{}\" already defined",
-                                where(m_file, entry.first), key));
+        throw Error(
+            fmt::format("{}: mapping key \"{}\" already defined", where(m_file, entry.first), key));
       }
     }
     if (!has_merge) {

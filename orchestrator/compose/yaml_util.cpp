@@ -19,7 +19,9 @@ std::string index_path(std::string_view path, std::size_t index) {
   return fmt::format("{}[{}]", path, index);
 }
 
-bool is_quoted(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+bool is_quoted(const YAML::Node& node) {
+  return node.IsScalar() && node.Tag() == "!";
+}
 
 bool is_null(const YAML::Node& node) {
   if (node.IsNull()) return true;

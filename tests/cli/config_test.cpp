@@ -127,8 +127,9 @@ TEST(ConfigCli, HashIsStableAcrossKeyOrderAndFormatting) {
   EXPECT_EQ(ha.out, hb.out);
   EXPECT_THAT(ha.out, ::testing::MatchesRegex("web [0-9a-f]{64}\n"));
   // ... and changes when something the container runs with changes.
-  b.write("compose.yaml", "services:\n  web:\n    image: nginx\n    environment: [A=1, B=3]\n"
-                          "    ports: ['8080:80']\n");
+  b.write("compose.yaml",
+          "services:\n  web:\n    image: nginx\n    environment: [A=1, B=3]\n"
+          "    ports: ['8080:80']\n");
   EXPECT_NE(run_berth({"-p", "same", "config", "--hash", "web"}, b.path()).out, ha.out);
 }
 
@@ -166,8 +167,9 @@ TEST(ConfigCli, ComposeFileVariableWithSeparator) {
   TempDir dir;
   dir.write("one.yaml", "services:\n  web:\n    image: a\n");
   dir.write("two.yaml", "services:\n  db:\n    image: b\n");
-  const auto r = run_berth({"config", "--services"}, dir.path(),
-                           {{"COMPOSE_FILE", "one.yaml;two.yaml"}, {"COMPOSE_PATH_SEPARATOR", ";"}});
+  const auto r =
+      run_berth({"config", "--services"}, dir.path(),
+                {{"COMPOSE_FILE", "one.yaml;two.yaml"}, {"COMPOSE_PATH_SEPARATOR", ";"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "db\nweb\n");
 }
@@ -179,10 +181,10 @@ TEST(ConfigCli, ProjectNamePrecedence) {
   EXPECT_EQ(name_line(run_berth({"config"}, dir.path()).out), "name: from-file");
   EXPECT_EQ(name_line(run_berth({"config"}, dir.path(), {{"COMPOSE_PROJECT_NAME", "env"}}).out),
             "name: env");
-  EXPECT_EQ(name_line(run_berth({"-p", "flag", "config"}, dir.path(),
-                                {{"COMPOSE_PROJECT_NAME", "env"}})
-                          .out),
-            "name: flag");
+  EXPECT_EQ(
+      name_line(
+          run_berth({"-p", "flag", "config"}, dir.path(), {{"COMPOSE_PROJECT_NAME", "env"}}).out),
+      "name: flag");
 }
 
 TEST(ConfigCli, InvalidProjectNameIsRefused) {

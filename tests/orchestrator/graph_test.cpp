@@ -16,8 +16,8 @@ using Names = std::vector<std::string>;
 using NameSet = std::set<std::string>;
 
 // Adds every service of `names`, then the edges as {dependent, dependency} pairs.
-ServiceGraph make_graph(const Names& names, const std::vector<std::pair<std::string,
-                                                                       std::string>>& edges) {
+ServiceGraph make_graph(const Names& names,
+                        const std::vector<std::pair<std::string, std::string>>& edges) {
   ServiceGraph graph;
   for (const std::string& name : names) {
     graph.add_service(name);
@@ -40,13 +40,9 @@ std::string cycle_error(const ServiceGraph& graph) {
 // compose-go graph_test.go's example graph: C->A, C->B, E->B, D->C, D->E, F->D, G->A, where
 // X->Y means "Y depends on X" there; here written as {dependent, dependency}.
 ServiceGraph example_graph() {
-  return make_graph({"A", "B", "C", "D", "E", "F", "G"}, {{"A", "C"},
-                                                          {"B", "C"},
-                                                          {"B", "E"},
-                                                          {"C", "D"},
-                                                          {"E", "D"},
-                                                          {"D", "F"},
-                                                          {"A", "G"}});
+  return make_graph(
+      {"A", "B", "C", "D", "E", "F", "G"},
+      {{"A", "C"}, {"B", "C"}, {"B", "E"}, {"C", "D"}, {"E", "D"}, {"D", "F"}, {"A", "G"}});
 }
 
 TEST(ServiceGraph, EmptyGraphHasEmptyOrders) {
@@ -85,16 +81,16 @@ TEST(ServiceGraph, ChainAgainstNameOrder) {
 
 TEST(ServiceGraph, Diamond) {
   // app depends on api and worker, both depend on db.
-  const ServiceGraph graph = make_graph(
-      {"app", "api", "worker", "db"},
-      {{"app", "api"}, {"app", "worker"}, {"api", "db"}, {"worker", "db"}});
+  const ServiceGraph graph =
+      make_graph({"app", "api", "worker", "db"},
+                 {{"app", "api"}, {"app", "worker"}, {"api", "db"}, {"worker", "db"}});
   EXPECT_EQ(graph.start_order(), (Names{"db", "api", "worker", "app"}));
   EXPECT_EQ(graph.stop_order(), (Names{"app", "worker", "api", "db"}));
 }
 
 TEST(ServiceGraph, ForestInterleavesTreesByName) {
-  const ServiceGraph graph = make_graph(
-      {"b1", "b2", "a1", "a2", "lonely"}, {{"b1", "b2"}, {"a1", "a2"}});
+  const ServiceGraph graph =
+      make_graph({"b1", "b2", "a1", "a2", "lonely"}, {{"b1", "b2"}, {"a1", "a2"}});
   // Ready at first: a2, b2, lonely; each start may make a dependent ready, smallest first.
   EXPECT_EQ(graph.start_order(), (Names{"a2", "a1", "b2", "b1", "lonely"}));
 }
@@ -193,8 +189,8 @@ TEST(ServiceGraph, CycleWithATail) {
 }
 
 TEST(ServiceGraph, TwoCyclesReportTheOneReachedFromTheSmallestName) {
-  const ServiceGraph graph = make_graph(
-      {"p", "q", "m", "n"}, {{"p", "q"}, {"q", "p"}, {"m", "n"}, {"n", "m"}});
+  const ServiceGraph graph =
+      make_graph({"p", "q", "m", "n"}, {{"p", "q"}, {"q", "p"}, {"m", "n"}, {"n", "m"}});
   EXPECT_EQ(cycle_error(graph), "dependency cycle: m -> n -> m");
 }
 

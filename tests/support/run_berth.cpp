@@ -31,13 +31,13 @@ int temp_fd(const std::string& dir, const char* name) {
 }  // namespace
 
 RunResult run_berth(const std::vector<std::string>& args, const std::string& dir,
-                    const std::map<std::string, std::string>& env,
-                    const std::string& stdin_text) {
+                    const std::map<std::string, std::string>& env, const std::string& stdin_text) {
   TempDir io;
   const int in = temp_fd(io.path(), "in");
   const int out = temp_fd(io.path(), "out");
   const int err = temp_fd(io.path(), "err");
-  if (::write(in, stdin_text.data(), stdin_text.size()) != static_cast<ssize_t>(stdin_text.size())) {
+  if (::write(in, stdin_text.data(), stdin_text.size()) !=
+      static_cast<ssize_t>(stdin_text.size())) {
     throw std::runtime_error("run_berth: cannot write stdin");
   }
   ::lseek(in, 0, SEEK_SET);

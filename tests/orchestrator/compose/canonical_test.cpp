@@ -7,50 +7,25 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "tests/support/yaml_test_util.h"
 #include "util/error.h"
 
 namespace berth::compose {
 namespace {
 
+using berth::testing::render_yaml;
+
 const CanonicalContext k_ctx{"compose.yaml", "/project", "/home/me"};
 
-/// A one-line rendering that shows what the tree means to later phases: quoted scalars (tag
-/// "!") in double quotes, plain ones bare, nulls as ~, custom tags in front.
-std::string dump(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  const std::string prefix = tag.empty() || tag == "?" || tag == "!" ? "" : tag + " ";
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return prefix + "~";
-    case YAML::NodeType::Scalar:
-      return prefix + (tag == "!" ? "\"" + node.Scalar() + "\"" : node.Scalar());
-    case YAML::NodeType::Sequence: {
-      std::string out = prefix + "[";
-      for (std::size_t i = 0; i < node.size(); ++i) {
-        out += (i == 0 ? "" : ", ") + dump(node[i]);
-      }
-      return out + "]";
-    }
-    case YAML::NodeType::Map: {
-      std::string out = prefix + "{";
-      bool first = true;
-      for (const auto& entry : node) {
-        out += (first ? "" : ", ") + entry.first.Scalar() + ": " + dump(entry.second);
-        first = false;
-      }
-      return out + "}";
-    }
-    default:
-      return "<undefined>";
-  }
+std::string expected(std::string_view yaml) {
+  return render_yaml(YAML::Load(std::string{yaml}));
 }
-
-std::string expected(std::string_view yaml) { return dump(YAML::Load(std::string{yaml})); }
 
 /// Canonicalises a whole document and checks that a second pass changes nothing.
 YAML::Node canon(std::string_view yaml) {
   const YAML::Node once = canonicalize(YAML::Load(std::string{yaml}), k_ctx);
-  EXPECT_EQ(dump(canonicalize(once, k_ctx)), dump(once)) << "not idempotent: " << yaml;
+  EXPECT_EQ(render_yaml(canonicalize(once, k_ctx)), render_yaml(once))
+      << "not idempotent: " << yaml;
   return once;
 }
 
@@ -71,8 +46,8 @@ std::string service_doc(std::string_view key, std::string_view value) {
 std::string service_key(std::string_view key, std::string_view value) {
   const YAML::Node once = canon(service_doc(key, value));
   const YAML::Node twice = canonicalize(once, k_ctx);
-  const std::string result = dump(once["services"]["web"][std::string{key}]);
-  EXPECT_EQ(dump(twice), dump(once)) << "not idempotent for " << key << ": " << value;
+  const std::string result = render_yaml(once["services"]["web"][std::string{key}]);
+  EXPECT_EQ(render_yaml(twice), render_yaml(once)) << "not idempotent for " << key << ": " << value;
   return result;
 }
 
@@ -102,13 +77,12 @@ TEST(CanonicalBuild, RemoteContextsAreKept) {
 TEST(CanonicalBuild, MappingGetsContextFirstAndCanonicalChildren) {
   EXPECT_EQ(service_key("build", "{dockerfile: Dockerfile.dev}"),
             expected(R"({context: "/project", dockerfile: Dockerfile.dev})"));
-  EXPECT_EQ(
-      service_key("build",
-                  "{target: prod, context: ../up, args: [A=1, B], labels: {x: 1}, "
-                  "shm_size: 1g, extra_hosts: [\"h:1.2.3.4\"], ssh: [default, k=./id], "
-                  "additional_contexts: [base=../base, img=docker-image://alpine], "
-                  "secrets: [s], ulimits: {nofile: 5}}"),
-      expected(R"({context: "/up", target: prod, args: {A: "1", B: ~}, labels: {x: "1"},
+  EXPECT_EQ(service_key("build",
+                        "{target: prod, context: ../up, args: [A=1, B], labels: {x: 1}, "
+                        "shm_size: 1g, extra_hosts: [\"h:1.2.3.4\"], ssh: [default, k=./id], "
+                        "additional_contexts: [base=../base, img=docker-image://alpine], "
+                        "secrets: [s], ulimits: {nofile: 5}}"),
+            expected(R"({context: "/up", target: prod, args: {A: "1", B: ~}, labels: {x: "1"},
                    shm_size: "1073741824", extra_hosts: ["h=1.2.3.4"],
                    ssh: {default: ~, k: "/project/id"},
                    additional_contexts: {base: "/base", img: "docker-image://alpine"},
@@ -358,13 +332,12 @@ TEST(CanonicalCpus, PrintedLikeComposeFloat32) {
 }
 
 TEST(CanonicalDeploy, ResourcesDurationsAndLabels) {
-  EXPECT_EQ(
-      service_key("deploy",
-                  "{replicas: 2, labels: [a=b], resources: {limits: {memory: 512m, "
-                  "cpus: \"0.50\", pids: 5}, reservations: {memory: 1g, cpus: 2}}, "
-                  "restart_policy: {condition: on-failure, delay: 5s, window: 120s}, "
-                  "update_config: {delay: 90s, monitor: 1m}, rollback_config: {delay: 0}}"),
-      expected(R"({replicas: 2, labels: {a: "b"},
+  EXPECT_EQ(service_key("deploy",
+                        "{replicas: 2, labels: [a=b], resources: {limits: {memory: 512m, "
+                        "cpus: \"0.50\", pids: 5}, reservations: {memory: 1g, cpus: 2}}, "
+                        "restart_policy: {condition: on-failure, delay: 5s, window: 120s}, "
+                        "update_config: {delay: 90s, monitor: 1m}, rollback_config: {delay: 0}}"),
+            expected(R"({replicas: 2, labels: {a: "b"},
                    resources: {limits: {memory: "536870912", cpus: 0.5, pids: 5},
                                reservations: {memory: "1073741824", cpus: 2}},
                    restart_policy: {condition: on-failure, delay: "5s", window: "2m0s"},
@@ -599,12 +572,10 @@ volumes:
   bound: {driver: local, driver_opts: {type: none, o: bind, device: ./data}}
   other: {driver: local, driver_opts: {o: size=1g, device: ./data}}
 )");
-  EXPECT_EQ(dump(out["networks"]),
-            expected(R"({front: {}, back: {external: true},
+  EXPECT_EQ(render_yaml(out["networks"]), expected(R"({front: {}, back: {external: true},
                          legacy: {external: true, name: "real"},
                          named: {name: x, driver: bridge}})"));
-  EXPECT_EQ(dump(out["volumes"]),
-            expected(R"({data: {},
+  EXPECT_EQ(render_yaml(out["volumes"]), expected(R"({data: {},
                          bound: {driver: local, driver_opts: {type: none, o: bind,
                                                               device: "/project/data"}},
                          other: {driver: local, driver_opts: {o: size=1g, device: ./data}}})"));
@@ -621,10 +592,10 @@ configs:
   h: {file: ~/h.conf}
   n:
 )");
-  EXPECT_EQ(dump(out["secrets"]),
+  EXPECT_EQ(render_yaml(out["secrets"]),
             expected(R"({s: {file: "/project/s.txt"}, e: {external: true},
                          env: {environment: TOKEN}})"));
-  EXPECT_EQ(dump(out["configs"]),
+  EXPECT_EQ(render_yaml(out["configs"]),
             expected(R"({c: {file: "/abs/c.conf"}, h: {file: "/home/me/h.conf"}, n: ~})"));
 }
 
@@ -647,11 +618,11 @@ services:
     extends: {file: base.yaml, service: base}
 )";
   const YAML::Node out = canon(input);
-  EXPECT_EQ(dump(out), dump(YAML::Load(input)));
+  EXPECT_EQ(render_yaml(out), render_yaml(YAML::Load(input)));
 }
 
 TEST(CanonicalTopLevel, EmptyDocumentAndWrongShapes) {
-  EXPECT_EQ(dump(canon("")), "~");
+  EXPECT_EQ(render_yaml(canon("")), "~");
   EXPECT_EQ(error_of("- a\n"),
             "compose.yaml:1:1: expected a mapping at the top level, got sequence");
   EXPECT_EQ(error_of("services: [web]\n"),
@@ -675,25 +646,25 @@ services:
 networks:
   n: !reset
 )");
-  EXPECT_EQ(dump(out["services"]["web"]),
+  EXPECT_EQ(render_yaml(out["services"]["web"]),
             expected(R"({ports: !reset ["80"], environment: !reset,
                          command: !override ["echo", "hi"],
                          volumes: !override [{type: "bind", source: "/project/a", target: "/a",
                                               bind: {create_host_path: true}}],
                          depends_on: {db: !override {condition: service_healthy, required: true},
                                       cache: !reset {}}})"));
-  EXPECT_EQ(dump(out["services"]["old"]), "!reset ");
-  EXPECT_EQ(dump(out["networks"]["n"]), "!reset ");
+  EXPECT_EQ(render_yaml(out["services"]["old"]), "!reset ");
+  EXPECT_EQ(render_yaml(out["networks"]["n"]), "!reset ");
 }
 
 TEST(CanonicalInput, IsLeftUntouched) {
   const std::string input = service_doc("ports", "[\"8080:80\", {target: 81}]") +
                             "    volumes: [\"./a:/a\"]\n    environment: [A=1]\n";
   const YAML::Node doc = YAML::Load(input);
-  const std::string before = dump(doc);
+  const std::string before = render_yaml(doc);
   const YAML::Node out = canonicalize(doc, k_ctx);
-  EXPECT_EQ(dump(doc), before);
-  EXPECT_NE(dump(out), before);
+  EXPECT_EQ(render_yaml(doc), before);
+  EXPECT_NE(render_yaml(out), before);
 }
 
 TEST(CanonicalInput, ErrorsDeepInTheFilePointAtTheValue) {

@@ -1,4 +1,5 @@
 #include "orchestrator/compose/dotenv.h"
+#include "tests/support/yaml_test_util.h"
 
 #include <filesystem>
 #include <fstream>
@@ -21,17 +22,8 @@ inline void PrintTo(const EnvEntry& entry, std::ostream* os) {
 namespace {
 
 using Entries = std::vector<EnvEntry>;
-using Vars = std::map<std::string, std::string, std::less<>>;
-
-Lookup lookup_in(Vars vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    const auto it = vars.find(name);
-    if (it == vars.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
+using berth::testing::lookup_in;
+using berth::testing::Vars;
 
 const Lookup& no_vars() {
   static const Lookup lookup = lookup_in({});
@@ -143,9 +135,9 @@ TEST(Dotenv, KeyCharacters) {
 }
 
 TEST(Dotenv, WindowsLineEndings) {
-  EXPECT_EQ(parse("A=1\r\nB='2'\r\nC=\"3\" \r\n# c\r\n\r\nD\r\nE = x # y\r\n",
-                  lookup_in({{"D", "4"}})),
-            (Entries{{"A", "1"}, {"B", "2"}, {"C", "3"}, {"D", "4"}, {"E", "x"}}));
+  EXPECT_EQ(
+      parse("A=1\r\nB='2'\r\nC=\"3\" \r\n# c\r\n\r\nD\r\nE = x # y\r\n", lookup_in({{"D", "4"}})),
+      (Entries{{"A", "1"}, {"B", "2"}, {"C", "3"}, {"D", "4"}, {"E", "x"}}));
 }
 
 TEST(Dotenv, Utf8ByteOrderMarkIsSkipped) {
@@ -157,10 +149,10 @@ TEST(Dotenv, Utf8ByteOrderMarkIsSkipped) {
 
 TEST(Dotenv, KeyAloneTakesItsValueFromTheLookup) {
   const Lookup env = lookup_in({{"VAR_TO_BE_LOADED_FROM_OS_ENV", "SOME_RANDOM_VALUE"}});
-  EXPECT_EQ(parse("VAR_TO_BE_LOADED_FROM_OS_ENV\nfoo=bar\nbar=baz\n", env),
-            (Entries{{"VAR_TO_BE_LOADED_FROM_OS_ENV", "SOME_RANDOM_VALUE"},
-                     {"foo", "bar"},
-                     {"bar", "baz"}}));
+  EXPECT_EQ(
+      parse("VAR_TO_BE_LOADED_FROM_OS_ENV\nfoo=bar\nbar=baz\n", env),
+      (Entries{
+          {"VAR_TO_BE_LOADED_FROM_OS_ENV", "SOME_RANDOM_VALUE"}, {"foo", "bar"}, {"bar", "baz"}}));
   EXPECT_EQ(parse("VAR_TO_BE_LOADED_FROM_OS_ENV", env),
             (Entries{{"VAR_TO_BE_LOADED_FROM_OS_ENV", "SOME_RANDOM_VALUE"}}));
   EXPECT_EQ(parse("  VAR_TO_BE_LOADED_FROM_OS_ENV  \n", env),
@@ -413,8 +405,7 @@ TEST(Dotenv, UnterminatedQuotes) {
   EXPECT_EQ(error_of("KEY='value"), ".env:1: unterminated quoted value 'value");
   EXPECT_EQ(error_of("KEY='value\\'"), ".env:1: unterminated quoted value 'value\\'");
   EXPECT_EQ(error_of("KEY='value\""), ".env:1: unterminated quoted value 'value\"");
-  EXPECT_EQ(error_of("A=1\nKEY=\"multi\nline\nB=2\n"),
-            ".env:2: unterminated quoted value \"multi");
+  EXPECT_EQ(error_of("A=1\nKEY=\"multi\nline\nB=2\n"), ".env:2: unterminated quoted value \"multi");
 }
 
 TEST(Dotenv, TextAfterTheClosingQuote) {

@@ -1,4 +1,5 @@
 #include "orchestrator/compose/interpolate.h"
+#include "tests/support/yaml_test_util.h"
 
 #include <map>
 #include <string>
@@ -13,17 +14,8 @@
 namespace berth::compose {
 namespace {
 
-using Vars = std::map<std::string, std::string, std::less<>>;
-
-Lookup lookup_in(Vars vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    const auto it = vars.find(name);
-    if (it == vars.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
+using berth::testing::lookup_in;
+using berth::testing::Vars;
 
 // compose-go's template tests use these two: one set, one set but empty.
 const Lookup& defaults() {
@@ -290,8 +282,8 @@ TEST(InterpolateTree, KeysAreNeverInterpolated) {
   for (const auto& entry : root["environment"]) {
     entries.emplace_back(entry.first.Scalar(), entry.second.Scalar());
   }
-  EXPECT_EQ(entries, (std::vector<std::pair<std::string, std::string>>{{"$FOO", "first"},
-                                                                         {"${BAR}", "x"}}));
+  EXPECT_EQ(entries,
+            (std::vector<std::pair<std::string, std::string>>{{"$FOO", "first"}, {"${BAR}", "x"}}));
 }
 
 TEST(InterpolateTree, TagsStyleAndMarksAreKept) {

@@ -6,57 +6,32 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "tests/support/yaml_test_util.h"
 #include "util/error.h"
 
 namespace berth::compose {
 namespace {
 
-// Renders a tree in one line, keeping mapping order, showing quoted scalars in quotes, null as
-// `~`, and any tag other than yaml-cpp's plain/quoted markers (so leftover !reset shows).
-std::string render(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  const std::string prefix = (tag.empty() || tag == "?" || tag == "!") ? "" : tag + " ";
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      std::string out = prefix + "{";
-      bool first = true;
-      for (const auto& entry : node) {
-        out += (first ? "" : ", ") + entry.first.Scalar() + ": " + render(entry.second);
-        first = false;
-      }
-      return out + "}";
-    }
-    case YAML::NodeType::Sequence: {
-      std::string out = prefix + "[";
-      bool first = true;
-      for (const auto& item : node) {
-        out += (first ? "" : ", ") + render(item);
-        first = false;
-      }
-      return out + "]";
-    }
-    case YAML::NodeType::Scalar:
-      return prefix + (tag == "!" ? "\"" + node.Scalar() + "\"" : node.Scalar());
-    default: return prefix + "~";
-  }
+using berth::testing::render_yaml;
+
+std::string canonical(std::string_view yaml) {
+  return render_yaml(YAML::Load(std::string(yaml)));
 }
 
-std::string canonical(std::string_view yaml) { return render(YAML::Load(std::string(yaml))); }
-
 std::string merged(std::string_view base, std::string_view over) {
-  return render(merge_documents(YAML::Load(std::string(base)), YAML::Load(std::string(over))));
+  return render_yaml(merge_documents(YAML::Load(std::string(base)), YAML::Load(std::string(over))));
 }
 
 std::string merged_unique(std::string_view base, std::string_view over) {
   YAML::Node out = merge_documents(YAML::Load(std::string(base)), YAML::Load(std::string(over)));
   enforce_unicity(out);
-  return render(out);
+  return render_yaml(out);
 }
 
 std::string unique(std::string_view yaml) {
   YAML::Node doc = YAML::Load(std::string(yaml));
   enforce_unicity(doc);
-  return render(doc);
+  return render_yaml(doc);
 }
 
 std::string merge_error(std::string_view base, std::string_view over) {
@@ -84,7 +59,7 @@ TEST(MergeDocuments, ScalarsReplacedAcrossSeveralFiles) {
   const YAML::Node one = YAML::Load("services: {test: {image: foo, scale: 1}}");
   const YAML::Node two = YAML::Load("services: {test: {image: bar}}");
   const YAML::Node three = YAML::Load("services: {test: {scale: 2}}");
-  EXPECT_EQ(render(merge_documents(merge_documents(one, two), three)),
+  EXPECT_EQ(render_yaml(merge_documents(merge_documents(one, two), three)),
             "{services: {test: {image: bar, scale: 2}}}");
 }
 
@@ -154,8 +129,8 @@ services:
     extra_hosts: [host1=127.0.0.1, host2=127.0.0.2]
 )");
   const YAML::Node once = merge_documents(base, over);
-  EXPECT_EQ(render(merge_documents(once, over)), render(once));
-  EXPECT_EQ(render(once), canonical(R"(
+  EXPECT_EQ(render_yaml(merge_documents(once, over)), render_yaml(once));
+  EXPECT_EQ(render_yaml(once), canonical(R"(
 services:
   test:
     dns: [8.8.8.8, 9.9.9.9]
@@ -171,9 +146,9 @@ TEST(MergeDocuments, NullOverrideKeepsBaseValue) {
 }
 
 TEST(MergeDocuments, NullBaseTakesOverride) {
-  EXPECT_EQ(merged("services: {t: {image: ~, cap_add: ~}}",
-                   "services: {t: {image: foo, cap_add: [A]}}"),
-            "{services: {t: {image: foo, cap_add: [A]}}}");
+  EXPECT_EQ(
+      merged("services: {t: {image: ~, cap_add: ~}}", "services: {t: {image: foo, cap_add: [A]}}"),
+      "{services: {t: {image: foo, cap_add: [A]}}}");
 }
 
 TEST(MergeDocuments, QuotedScalarsStayQuoted) {
@@ -212,18 +187,18 @@ configs: {conf: {file: /c/b}}
 }
 
 TEST(MergeDocuments, MismatchedKindsAreAnError) {
-  EXPECT_EQ(merge_error("services: {web: {deploy: {resources: {}}}}",
-                        "services: {web: {deploy: [x]}}"),
-            "services.web.deploy: cannot merge a sequence into a mapping");
+  EXPECT_EQ(
+      merge_error("services: {web: {deploy: {resources: {}}}}", "services: {web: {deploy: [x]}}"),
+      "services.web.deploy: cannot merge a sequence into a mapping");
   EXPECT_EQ(merge_error("services: {web: {cap_add: [A]}}", "services: {web: {cap_add: B}}"),
             "services.web.cap_add: cannot merge a string into a sequence");
   EXPECT_EQ(merge_error("[1]", "services: {}"), "a compose file must be a mapping, got a sequence");
 }
 
 TEST(MergeDocuments, EmptyOverrideFileKeepsBase) {
-  EXPECT_EQ(render(merge_documents(YAML::Load("services: {web: {image: x}}"), YAML::Node())),
+  EXPECT_EQ(render_yaml(merge_documents(YAML::Load("services: {web: {image: x}}"), YAML::Node())),
             "{services: {web: {image: x}}}");
-  EXPECT_EQ(render(merge_documents(YAML::Node(), YAML::Node())), "{}");
+  EXPECT_EQ(render_yaml(merge_documents(YAML::Node(), YAML::Node())), "{}");
 }
 
 TEST(MergeDocuments, KeyValueMappingOverListIsAnError) {
@@ -264,9 +239,9 @@ services:
 }
 
 TEST(MergeDocuments, ReplacedValuesTakeANullOverride) {
-  EXPECT_EQ(merged("services: {t: {command: [a], entrypoint: [b]}}",
-                   "services: {t: {command: null}}"),
-            "{services: {t: {command: ~, entrypoint: [b]}}}");
+  EXPECT_EQ(
+      merged("services: {t: {command: [a], entrypoint: [b]}}", "services: {t: {command: null}}"),
+      "{services: {t: {command: ~, entrypoint: [b]}}}");
 }
 
 // ----- KEY=VALUE maps --------------------------------------------------------------------------
@@ -385,9 +360,9 @@ services:
 }
 
 TEST(MergeDocuments, BuildStringStandsForContext) {
-  EXPECT_EQ(merged("services: {t: {build: {context: /a, target: dev}}}",
-                   "services: {t: {build: /b}}"),
-            "{services: {t: {build: {context: /b, target: dev}}}}");
+  EXPECT_EQ(
+      merged("services: {t: {build: {context: /a, target: dev}}}", "services: {t: {build: /b}}"),
+      "{services: {t: {build: {context: /b, target: dev}}}}");
 }
 
 TEST(MergeDocuments, DependsOnMergesPerService) {
@@ -640,7 +615,7 @@ services:
     volumes: !reset []
 networks: !override {front: {}}
 )");
-  EXPECT_EQ(render(merge_documents(YAML::Node(YAML::NodeType::Map), doc)),
+  EXPECT_EQ(render_yaml(merge_documents(YAML::Node(YAML::NodeType::Map), doc)),
             "{services: {web: {image: nginx, ports: [{target: 80}], environment: {B: \"2\"}}}, "
             "networks: {front: {}}}");
 }
@@ -667,12 +642,12 @@ services:
 )";
   const YAML::Node base = YAML::Load(base_text);
   const YAML::Node over = YAML::Load(over_text);
-  const std::string base_before = render(base);
-  const std::string over_before = render(over);
+  const std::string base_before = render_yaml(base);
+  const std::string over_before = render_yaml(over);
   YAML::Node out = merge_documents(base, over);
   enforce_unicity(out);
-  EXPECT_EQ(render(base), base_before);
-  EXPECT_EQ(render(over), over_before);
+  EXPECT_EQ(render_yaml(base), base_before);
+  EXPECT_EQ(render_yaml(over), over_before);
 }
 
 TEST(MergeDocuments, ResultSharesNoNodeWithTheInputs) {
@@ -683,8 +658,8 @@ TEST(MergeDocuments, ResultSharesNoNodeWithTheInputs) {
   out["services"]["web"]["dns"].push_back("c");
   out["services"]["db"]["dns"].push_back("d");
   out["services"]["db"]["image"] = "changed";
-  EXPECT_EQ(render(base), "{services: {web: {image: nginx, dns: [a], user: root}}}");
-  EXPECT_EQ(render(over), "{services: {db: {image: pg, dns: [b]}}}");
+  EXPECT_EQ(render_yaml(base), "{services: {web: {image: nginx, dns: [a], user: root}}}");
+  EXPECT_EQ(render_yaml(over), "{services: {db: {image: pg, dns: [b]}}}");
 }
 
 TEST(MergeDocuments, AliasesInTheBaseBecomeIndependentCopies) {
@@ -694,12 +669,12 @@ services:
   a: {environment: *env}
   b: {environment: *env}
 )");
-  YAML::Node out =
-      merge_documents(base, YAML::Load("services: {a: {environment: {B: \"2\"}}}"));
+  YAML::Node out = merge_documents(base, YAML::Load("services: {a: {environment: {B: \"2\"}}}"));
   out["services"]["b"]["environment"]["C"] = "3";
-  EXPECT_EQ(render(out), "{x-env: {A: \"1\"}, services: {a: {environment: {A: \"1\", B: \"2\"}}, "
-                         "b: {environment: {A: \"1\", C: 3}}}}");
-  EXPECT_EQ(render(base["x-env"]), "{A: \"1\"}");
+  EXPECT_EQ(render_yaml(out),
+            "{x-env: {A: \"1\"}, services: {a: {environment: {A: \"1\", B: \"2\"}}, "
+            "b: {environment: {A: \"1\", C: 3}}}}");
+  EXPECT_EQ(render_yaml(base["x-env"]), "{A: \"1\"}");
 }
 
 // ----- extends ---------------------------------------------------------------------------------
@@ -720,7 +695,7 @@ logging: {driver: syslog}
 user: !reset
 extends: {service: base}
 )");
-  EXPECT_EQ(render(merge_services(base, local)), canonical(R"(
+  EXPECT_EQ(render_yaml(merge_services(base, local)), canonical(R"(
 image: base
 command: [run, local]
 environment: {A: "1", B: "3"}
@@ -731,8 +706,8 @@ extends: {service: base}
 }
 
 TEST(MergeServices, ResetAndOverrideApply) {
-  EXPECT_EQ(render(merge_services(YAML::Load("{image: a, dns: [x], cap_add: [A]}"),
-                                  YAML::Load("{dns: !reset [], cap_add: !override [B]}"))),
+  EXPECT_EQ(render_yaml(merge_services(YAML::Load("{image: a, dns: [x], cap_add: [A]}"),
+                                       YAML::Load("{dns: !reset [], cap_add: !override [B]}"))),
             "{image: a, cap_add: [B]}");
 }
 

@@ -22,7 +22,9 @@ std::string error_of(const std::string& yaml) {
 }
 
 // A service named web with `body` (indented by 4) under it.
-std::string service(const std::string& body) { return "services:\n  web:\n" + body; }
+std::string service(const std::string& body) {
+  return "services:\n  web:\n" + body;
+}
 
 // Every top-level key and nearly every service key of the specification, in their long and
 // short forms.
@@ -341,7 +343,9 @@ configs:
 x-last: 1
 )";
 
-TEST(Schema, EverythingPasses) { EXPECT_EQ(error_of(k_everything), ""); }
+TEST(Schema, EverythingPasses) {
+  EXPECT_EQ(error_of(k_everything), "");
+}
 
 TEST(Schema, MinimalDocumentsPass) {
   EXPECT_EQ(error_of("services:\n  web:\n    image: nginx\n"), "");
@@ -475,8 +479,8 @@ TEST(Schema, Booleans) {
   EXPECT_EQ(error_of(service("    privileged: yes please\n")),
             "compose.yaml:3:17: services.web.privileged: must be a boolean, "
             "not \"yes please\"");
-  for (const char* value : {"true", "False", "TRUE", "yes", "No", "on", "off", "y", "n",
-                            "\"true\"", "'false'"}) {
+  for (const char* value :
+       {"true", "False", "TRUE", "yes", "No", "on", "off", "y", "n", "\"true\"", "'false'"}) {
     EXPECT_EQ(error_of(service(std::string("    read_only: ") + value + "\n")), "") << value;
   }
   EXPECT_EQ(error_of(service("    tty: 1\n")),
@@ -567,11 +571,10 @@ TEST(Schema, Enums) {
             "\"volume\", \"tmpfs\", \"cluster\", \"npipe\", \"image\", not \"bnd\"");
   EXPECT_EQ(error_of(service("    gpus: some\n")),
             "compose.yaml:3:11: services.web.gpus: must be \"all\" or a sequence, not \"some\"");
-  EXPECT_EQ(
-      error_of(service("    depends_on:\n      db:\n        condition: started\n")),
-      "compose.yaml:5:20: services.web.depends_on.db.condition: must be one of "
-      "\"service_started\", \"service_healthy\", \"service_completed_successfully\", "
-      "not \"started\"");
+  EXPECT_EQ(error_of(service("    depends_on:\n      db:\n        condition: started\n")),
+            "compose.yaml:5:20: services.web.depends_on.db.condition: must be one of "
+            "\"service_started\", \"service_healthy\", \"service_completed_successfully\", "
+            "not \"started\"");
 }
 
 TEST(Schema, RequiredKeys) {
@@ -700,7 +703,9 @@ TEST(Schema, LongListsAreCheckedQuickly) {
 
 // ---- canonical output kinds ----------------------------------------------------------------
 
-ScalarKind kind_at(std::vector<std::string> path) { return canonical_scalar_kind(path); }
+ScalarKind kind_at(std::vector<std::string> path) {
+  return canonical_scalar_kind(path);
+}
 
 TEST(CanonicalScalarKind, Services) {
   EXPECT_EQ(kind_at({"services", "web", "ports", "0", "target"}), ScalarKind::Integer);
@@ -729,8 +734,7 @@ TEST(CanonicalScalarKind, Services) {
   EXPECT_EQ(kind_at({"services", "web", "ulimits", "nofile", "soft"}), ScalarKind::Integer);
   EXPECT_EQ(kind_at({"services", "web", "privileged"}), ScalarKind::Boolean);
   EXPECT_EQ(kind_at({"services", "web", "networks", "front"}), ScalarKind::Null);
-  EXPECT_EQ(kind_at({"services", "web", "networks", "front", "priority"}),
-            ScalarKind::Integer);
+  EXPECT_EQ(kind_at({"services", "web", "networks", "front", "priority"}), ScalarKind::Integer);
   EXPECT_EQ(kind_at({"services", "web", "secrets", "0", "mode"}), ScalarKind::String);
   EXPECT_EQ(kind_at({"services", "web", "extra_hosts", "0"}), ScalarKind::String);
 }

@@ -70,8 +70,7 @@ TEST(SplitShellWords, BackslashOutsideQuotes) {
 TEST(SplitShellWords, NoExpansionAndNoOperators) {
   EXPECT_EQ(split_shell_words("echo $HOME ${X:-y} `id` $(id) *"),
             (Words{"echo", "$HOME", "${X:-y}", "`id`", "$(id)", "*"}));
-  EXPECT_EQ(split_shell_words("a;b && c | d > e"),
-            (Words{"a;b", "&&", "c", "|", "d", ">", "e"}));
+  EXPECT_EQ(split_shell_words("a;b && c | d > e"), (Words{"a;b", "&&", "c", "|", "d", ">", "e"}));
   EXPECT_EQ(split_shell_words("~/bin/x"), Words{"~/bin/x"});
 }
 

@@ -101,15 +101,13 @@ TEST(FormatDuration, Negative) {
 }
 
 TEST(FormatDuration, Extremes) {
-  EXPECT_EQ(format_duration(std::numeric_limits<std::int64_t>::max()),
-            "2562047h47m16.854775807s");
-  EXPECT_EQ(format_duration(std::numeric_limits<std::int64_t>::min()),
-            "-2562047h47m16.854775808s");
+  EXPECT_EQ(format_duration(std::numeric_limits<std::int64_t>::max()), "2562047h47m16.854775807s");
+  EXPECT_EQ(format_duration(std::numeric_limits<std::int64_t>::min()), "-2562047h47m16.854775808s");
 }
 
 TEST(FormatDuration, RoundTripsThroughParse) {
-  for (std::int64_t value : {std::int64_t{0}, std::int64_t{1}, 1500 * k_us, 300 * k_ms,
-                             1500 * k_ms, 90 * k_s, k_h + 1, -7 * k_h, 999 * k_h + 1}) {
+  for (std::int64_t value : {std::int64_t{0}, std::int64_t{1}, 1500 * k_us, 300 * k_ms, 1500 * k_ms,
+                             90 * k_s, k_h + 1, -7 * k_h, 999 * k_h + 1}) {
     EXPECT_EQ(parse_duration(format_duration(value)), value) << value;
   }
 }
@@ -151,9 +149,9 @@ TEST(ParseBytes, QuirksOfTheGoUnitsGrammar) {
 }
 
 TEST(ParseBytes, Invalid) {
-  for (const char* text : {"", "k", "-1", "+1", "1x", "1kk", "1kbb", "1.5.5m", "1.", ".5",
-                           " 1", "1  k", "1e3", "12q", "1 k b", "0x10", "8192p",
-                           "99999999999999999999"}) {
+  for (const char* text :
+       {"", "k", "-1", "+1", "1x", "1kk", "1kbb", "1.5.5m", "1.", ".5", " 1", "1  k", "1e3", "12q",
+        "1 k b", "0x10", "8192p", "99999999999999999999"}) {
     EXPECT_EQ(parse_bytes(text), std::nullopt) << text;
   }
 }
