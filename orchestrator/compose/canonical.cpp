@@ -59,7 +59,7 @@ YAML::Node plain_node(std::string_view value) {
 }
 
 YAML::Node null_node() {
-  return YAML::Node(YAML::NodeType::Null);
+  return new_node(YAML::NodeType::Null);
 }
 
 std::optional<YAML::Node> lookup(const YAML::Node& map, std::string_view key) {
@@ -127,7 +127,7 @@ class Entries {
 
   /// The mapping with the keys in `order` first (those present), then the rest as inserted.
   YAML::Node to_map(std::initializer_list<std::string_view> order = {}) const {
-    YAML::Node out(YAML::NodeType::Map);
+    YAML::Node out = new_node(YAML::NodeType::Map);
     std::vector<bool> placed(m_items.size(), false);
     for (std::string_view key : order) {
       for (std::size_t i = 0; i < m_items.size(); ++i) {
@@ -510,7 +510,7 @@ YAML::Node Canonicalizer::apply(Transform fn, const YAML::Node& value,
 YAML::Node Canonicalizer::by_table(const YAML::Node& map, const std::string& path,
                                    const KeyTable& table) const {
   expect_map(map, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : map) {
     const std::string& key = entry.first.Scalar();
     Transform fn = nullptr;
@@ -544,7 +544,7 @@ YAML::Node Canonicalizer::host_path(const YAML::Node& in, const std::string& pat
 
 YAML::Node Canonicalizer::string_list(const YAML::Node& in, const std::string& path) const {
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
     expect_string(in[i], index_path(path, i));
     out.push_back(string_at(in[i], in[i].Scalar()));
@@ -557,14 +557,14 @@ YAML::Node Canonicalizer::string_or_list(const YAML::Node& in, const std::string
     return string_list(in, path);
   }
   expect_string(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   out.push_back(string_at(in, in.Scalar()));
   return out;
 }
 
 YAML::Node Canonicalizer::path_list(const YAML::Node& in, const std::string& path) const {
   const YAML::Node list = string_or_list(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < list.size(); ++i) {
     out.push_back(string_at(list[i], resolve_path(list[i].Scalar())));
   }
@@ -586,7 +586,7 @@ YAML::Node Canonicalizer::mapping(const YAML::Node& in, const std::string& path)
     return out.to_map();
   }
   expect_map(in, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
@@ -659,7 +659,7 @@ YAML::Node Canonicalizer::document(const YAML::Node& doc) const {
 
 YAML::Node Canonicalizer::services(const YAML::Node& in, const std::string& path) const {
   expect_map(in, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
     out[name] = apply(&Canonicalizer::service, entry.second, join_path(path, name));
@@ -672,13 +672,13 @@ YAML::Node Canonicalizer::services(const YAML::Node& in, const std::string& path
 YAML::Node Canonicalizer::resources(const YAML::Node& in, const std::string& path) const {
   expect_map(in, path);
   const bool is_file_object = path == "secrets" || path == "configs";
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     const std::string item_path = join_path(path, name);
     if (!is_file_object && is_null(value) && value.Tag() != "!reset") {
-      out[name] = YAML::Node(YAML::NodeType::Map);
+      out[name] = new_node(YAML::NodeType::Map);
       continue;
     }
     out[name] = apply(is_file_object ? &Canonicalizer::file_object : &Canonicalizer::resource,
@@ -784,7 +784,7 @@ YAML::Node Canonicalizer::build(const YAML::Node& in, const std::string& path) c
       {"secrets", &Canonicalizer::file_mounts},
       {"ulimits", &Canonicalizer::ulimits},
   };
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   if (in.IsScalar()) {
     out["context"] = build_context(in, join_path(path, "context"));
     return out;
@@ -810,7 +810,7 @@ YAML::Node Canonicalizer::build_context(const YAML::Node& in, const std::string&
 
 YAML::Node Canonicalizer::additional_contexts(const YAML::Node& in, const std::string& path) const {
   const YAML::Node contexts = mapping(in, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : contexts) {
     const std::string& name = entry.first.Scalar();
     out[name] =
@@ -821,7 +821,7 @@ YAML::Node Canonicalizer::additional_contexts(const YAML::Node& in, const std::s
 
 /// `[default, "key=path"]` -> `{default: null, key: <abs path>}`.
 YAML::Node Canonicalizer::ssh(const YAML::Node& in, const std::string& path) const {
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   if (in.IsSequence()) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       expect_string(in[i], index_path(path, i));
@@ -857,7 +857,7 @@ YAML::Node Canonicalizer::command(const YAML::Node& in, const std::string& path)
   } catch (const Error& e) {
     fail(in, path, fmt::format("cannot split \"{}\" into words: {}", in.Scalar(), e.what()));
   }
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (const std::string& word : words) {
     out.push_back(string_node(word));
   }
@@ -865,11 +865,11 @@ YAML::Node Canonicalizer::command(const YAML::Node& in, const std::string& path)
 }
 
 YAML::Node Canonicalizer::depends_on(const YAML::Node& in, const std::string& path) const {
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   if (in.IsSequence()) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       expect_string(in[i], index_path(path, i));
-      YAML::Node dependency(YAML::NodeType::Map);
+      YAML::Node dependency = new_node(YAML::NodeType::Map);
       dependency["condition"] = string_node("service_started");
       dependency["required"] = plain_node("true");
       out[in[i].Scalar()] = dependency;
@@ -902,7 +902,7 @@ YAML::Node Canonicalizer::dependency(const YAML::Node& in, const std::string& pa
 
 YAML::Node Canonicalizer::devices(const YAML::Node& in, const std::string& path) const {
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
     out.push_back(apply(&Canonicalizer::device, in[i], index_path(path, i)));
   }
@@ -934,7 +934,7 @@ YAML::Node Canonicalizer::device(const YAML::Node& in, const std::string& path) 
 }
 
 YAML::Node Canonicalizer::env_files(const YAML::Node& in, const std::string& path) const {
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   if (!in.IsSequence()) {
     out.push_back(env_file(in, path));
     return out;
@@ -963,7 +963,7 @@ YAML::Node Canonicalizer::env_file(const YAML::Node& in, const std::string& path
 
 /// `["host:ip", "host=ip"]` or `{host: ip}` -> `["host=ip"]`, in input order.
 YAML::Node Canonicalizer::extra_hosts(const YAML::Node& in, const std::string& path) const {
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   if (in.IsSequence()) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       const std::string item_path = index_path(path, i);
@@ -1026,7 +1026,7 @@ YAML::Node Canonicalizer::healthcheck(const YAML::Node& in, const std::string& p
     return canonical;
   }
   Entries out = Entries::of(canonical);
-  YAML::Node none(YAML::NodeType::Sequence);
+  YAML::Node none = new_node(YAML::NodeType::Sequence);
   none.push_back(string_node("NONE"));
   out.set("test", none);
   return out.to_map();
@@ -1037,7 +1037,7 @@ YAML::Node Canonicalizer::healthcheck_test(const YAML::Node& in, const std::stri
     return string_list(in, path);
   }
   expect_string(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   out.push_back(string_node("CMD-SHELL"));
   out.push_back(string_at(in, in.Scalar()));
   return out;
@@ -1049,7 +1049,7 @@ YAML::Node Canonicalizer::networks(const YAML::Node& in, const std::string& path
     return keep(in);
   }
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (std::size_t i = 0; i < in.size(); ++i) {
     expect_string(in[i], index_path(path, i));
     out[in[i].Scalar()] = null_node();
@@ -1059,7 +1059,7 @@ YAML::Node Canonicalizer::networks(const YAML::Node& in, const std::string& path
 
 YAML::Node Canonicalizer::ports(const YAML::Node& in, const std::string& path) const {
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
     const YAML::Node& item = in[i];
     const std::string item_path = index_path(path, i);
@@ -1075,7 +1075,7 @@ YAML::Node Canonicalizer::ports(const YAML::Node& in, const std::string& path) c
       fail(item, item_path, e.what());
     }
     for (const PortMapping& mapping : mappings) {
-      YAML::Node port(YAML::NodeType::Map);
+      YAML::Node port = new_node(YAML::NodeType::Map);
       port["mode"] = string_node("ingress");
       if (!mapping.host_ip.empty()) {
         port["host_ip"] = string_node(mapping.host_ip);
@@ -1111,7 +1111,7 @@ YAML::Node Canonicalizer::long_port(const YAML::Node& in, const std::string& pat
 
 YAML::Node Canonicalizer::file_mounts(const YAML::Node& in, const std::string& path) const {
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
     out.push_back(apply(&Canonicalizer::file_mount, in[i], index_path(path, i)));
   }
@@ -1132,7 +1132,7 @@ YAML::Node Canonicalizer::file_mount(const YAML::Node& in, const std::string& pa
 
 YAML::Node Canonicalizer::ulimits(const YAML::Node& in, const std::string& path) const {
   expect_map(in, path);
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
     out[name] = apply(&Canonicalizer::ulimit, entry.second, join_path(path, name));
@@ -1158,7 +1158,7 @@ YAML::Node Canonicalizer::ulimit(const YAML::Node& in, const std::string& path) 
 
 YAML::Node Canonicalizer::volumes(const YAML::Node& in, const std::string& path) const {
   expect_sequence(in, path);
-  YAML::Node out(YAML::NodeType::Sequence);
+  YAML::Node out = new_node(YAML::NodeType::Sequence);
   for (std::size_t i = 0; i < in.size(); ++i) {
     const Transform fn = in[i].IsMap() ? &Canonicalizer::long_volume : &Canonicalizer::short_volume;
     out.push_back(apply(fn, in[i], index_path(path, i)));

@@ -67,7 +67,7 @@ class ExtendsResolver {
     YAML::Node base = resolve(*base_file, base_service, chain);
     chain.pop_back();
 
-    YAML::Node local(YAML::NodeType::Map);
+    YAML::Node local = new_node(YAML::NodeType::Map);
     for (const auto& entry : definition) {
       if (entry.first.Scalar() != "extends") local[entry.first.Scalar()] = entry.second;
     }

@@ -92,7 +92,7 @@ class Pipeline {
   /// Runs every per-file phase and merges the files, in order, into one model.
   YAML::Node load(std::vector<SourceFile> files, const std::string& project_dir,
                   std::vector<std::string>& include_stack) {
-    YAML::Node model(YAML::NodeType::Map);
+    YAML::Node model = new_node(YAML::NodeType::Map);
     for (auto& source : files) {
       LoadedFile file = prepare(source, project_dir);
       apply_includes(file, project_dir, include_stack);
@@ -203,7 +203,7 @@ class Pipeline {
       if (!theirs || !theirs.IsMap()) continue;
       YAML::Node ours = file.document[kind];
       if (!ours || !ours.IsMap()) {
-        file.document[kind] = YAML::Node(YAML::NodeType::Map);
+        file.document[kind] = new_node(YAML::NodeType::Map);
         ours = file.document[kind];
       }
       for (const auto& entry : theirs) {
@@ -302,6 +302,7 @@ std::string resolve_project_name(const LoadOptions& options, const Environment& 
 }  // namespace
 
 Project load_project(const LoadOptions& options) {
+  NodeArena arena;  // every tree built below shares one pool (see yaml_util.h)
   const std::string working_dir =
       options.working_dir.empty() ? fs::current_directory() : options.working_dir;
   Environment env =

@@ -106,20 +106,20 @@ bool has_merge_tag(const YAML::Node& node) {
 /// An empty container of the same kind and style as `node`, sharing nothing with it. (Source
 /// marks cannot be carried over: yaml-cpp offers no way to set one, and Clone drops them.)
 YAML::Node empty_like(const YAML::Node& node) {
-  YAML::Node out(node.Type());
+  YAML::Node out = new_node(node.Type());
   out.SetStyle(node.Style());
   return out;
 }
 
 YAML::Node copy_scalar(const YAML::Node& node) {
   if (!has_merge_tag(node)) {
-    return YAML::Clone(node);
+    return clone_node(node);
   }
   // `key: !override` with no value parses as an empty tagged scalar; it stands for null.
   if (node.IsNull() || node.Scalar().empty()) {
-    return YAML::Node(YAML::NodeType::Null);
+    return new_node(YAML::NodeType::Null);
   }
-  YAML::Node out = YAML::Clone(node);
+  YAML::Node out = clone_node(node);
   out.SetTag(k_plain_tag);
   return out;
 }
@@ -132,7 +132,7 @@ YAML::Node copy_tree(const YAML::Node& node) {
     YAML::Node out = empty_like(node);
     for (const auto& entry : node) {
       if (!is_reset(entry.second)) {
-        out.force_insert(YAML::Clone(entry.first), copy_tree(entry.second));
+        out.force_insert(clone_node(entry.first), copy_tree(entry.second));
       }
     }
     return out;
@@ -235,7 +235,7 @@ class Entries {
         return;
       }
     }
-    m_entries.emplace_back(YAML::Clone(key), value);
+    m_entries.emplace_back(clone_node(key), value);
   }
 
   void erase(std::string_view key) {
@@ -250,7 +250,7 @@ class Entries {
 
   /// The mapping, in the style of `like` when that is a mapping.
   YAML::Node build(const YAML::Node& like) const {
-    YAML::Node out = like.IsMap() ? empty_like(like) : YAML::Node(YAML::NodeType::Map);
+    YAML::Node out = like.IsMap() ? empty_like(like) : new_node(YAML::NodeType::Map);
     for (const auto& [key, value] : m_entries) {
       out.force_insert(key, value);
     }
@@ -361,7 +361,7 @@ YAML::Node append_unique(const YAML::Node& like, const std::vector<YAML::Node>& 
       kept.push_back(item);
     }
   }
-  YAML::Node out = like.IsSequence() ? empty_like(like) : YAML::Node(YAML::NodeType::Sequence);
+  YAML::Node out = like.IsSequence() ? empty_like(like) : new_node(YAML::NodeType::Sequence);
   for (const YAML::Node& item : kept) {
     out.push_back(copy_tree(item));
   }
@@ -413,7 +413,7 @@ YAML::Node merge_key_value_lists(const YAML::Node& base, const YAML::Node& over,
       }
     }
   }
-  YAML::Node out = base.IsSequence() ? empty_like(base) : YAML::Node(YAML::NodeType::Sequence);
+  YAML::Node out = base.IsSequence() ? empty_like(base) : new_node(YAML::NodeType::Sequence);
   for (const YAML::Node& item : merged) {
     out.push_back(copy_tree(item));
   }
@@ -466,7 +466,7 @@ YAML::Node merge_sequence(const YAML::Node& base, const YAML::Node& over, const 
 }
 
 YAML::Node depends_on_defaults() {
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   out["condition"] = "service_started";
   out["required"] = "true";
   return out;
@@ -478,13 +478,13 @@ YAML::Node as_mapping(const YAML::Node& node, const Path& path, bool depends_on)
   if (node.IsMap()) {
     return node;
   }
-  YAML::Node out(YAML::NodeType::Map);
+  YAML::Node out = new_node(YAML::NodeType::Map);
   for (const YAML::Node& name : items_of(node)) {
     if (!name.IsScalar()) {
       fail(path, fmt::format("expected a name, got a {}", kind_name(name)));
     }
-    out.force_insert(YAML::Clone(name),
-                     depends_on ? depends_on_defaults() : YAML::Node(YAML::NodeType::Null));
+    out.force_insert(clone_node(name),
+                     depends_on ? depends_on_defaults() : new_node(YAML::NodeType::Null));
   }
   return out;
 }
@@ -504,8 +504,8 @@ YAML::Node as_build(const YAML::Node& node, const Path& path) {
   if (!node.IsScalar()) {
     fail(path, fmt::format("expected a mapping or a string, got a {}", kind_name(node)));
   }
-  YAML::Node out(YAML::NodeType::Map);
-  out.force_insert("context", YAML::Clone(node));
+  YAML::Node out = new_node(YAML::NodeType::Map);
+  out.force_insert("context", clone_node(node));
   return out;
 }
 
@@ -596,10 +596,10 @@ YAML::Node merge_roots(const YAML::Node& base, const YAML::Node& over, const Pat
     }
   }
   if (is_reset(over)) {
-    return YAML::Node(YAML::NodeType::Map);
+    return new_node(YAML::NodeType::Map);
   }
   if (is_override(over) || !base.IsMap()) {
-    return is_null(over) ? YAML::Node(YAML::NodeType::Map) : copy_tree(over);
+    return is_null(over) ? new_node(YAML::NodeType::Map) : copy_tree(over);
   }
   if (!over.IsMap()) {
     return copy_tree(base);

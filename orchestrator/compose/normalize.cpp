@@ -7,6 +7,7 @@
 
 #include "orchestrator/compose/dotenv.h"
 #include "orchestrator/compose/references.h"
+#include "orchestrator/compose/yaml_util.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -36,7 +37,7 @@ void name_resources(YAML::Node& model, const char* kind, const std::string& proj
   for (auto entry : resources) {
     YAML::Node resource = entry.second;
     if (!resource.IsMap()) {
-      entry.second = YAML::Node(YAML::NodeType::Map);
+      entry.second = new_node(YAML::NodeType::Map);
       resource = entry.second;
     }
     if (resource["name"]) continue;
@@ -49,7 +50,7 @@ void name_resources(YAML::Node& model, const char* kind, const std::string& proj
 
 /// env_file contents, then `environment` on top; `KEY` entries from the environment.
 void resolve_environment(const std::string& name, YAML::Node service, const Environment& env) {
-  YAML::Node resolved(YAML::NodeType::Map);
+  YAML::Node resolved = new_node(YAML::NodeType::Map);
   if (const YAML::Node files = service["env_file"]) {
     for (const auto& file : files) {
       const std::string path = file["path"].Scalar();
@@ -73,7 +74,7 @@ void resolve_environment(const std::string& name, YAML::Node service, const Envi
         if (auto value = env.get(key)) {
           resolved[key] = *value;
         } else if (!resolved[key]) {
-          resolved[key] = YAML::Node(YAML::NodeType::Null);
+          resolved[key] = new_node(YAML::NodeType::Null);
         }
         continue;
       }
@@ -149,8 +150,8 @@ void apply_defaults(YAML::Node& model, const std::string& project, const std::st
       }
       if (!service["network_mode"]) {
         if (!service["networks"] || service["networks"].size() == 0) {
-          YAML::Node networks(YAML::NodeType::Map);
-          networks["default"] = YAML::Node(YAML::NodeType::Null);
+          YAML::Node networks = new_node(YAML::NodeType::Map);
+          networks["default"] = new_node(YAML::NodeType::Null);
           service["networks"] = networks;
         }
         if (service["networks"]["default"]) uses_default_network = true;
@@ -164,10 +165,10 @@ void apply_defaults(YAML::Node& model, const std::string& project, const std::st
   }
   if (uses_default_network) {
     if (!model["networks"] || !model["networks"].IsMap()) {
-      model["networks"] = YAML::Node(YAML::NodeType::Map);
+      model["networks"] = new_node(YAML::NodeType::Map);
     }
     if (!model["networks"]["default"]) {
-      model["networks"]["default"] = YAML::Node(YAML::NodeType::Map);
+      model["networks"]["default"] = new_node(YAML::NodeType::Map);
     }
   }
   for (const char* kind : {"networks", "volumes", "secrets", "configs"}) {

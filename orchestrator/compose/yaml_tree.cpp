@@ -97,7 +97,7 @@ class MergeKeyResolver {
       return map;
     }
     // Explicit keys win over merged ones; among merged mappings the first listed wins.
-    YAML::Node merged(YAML::NodeType::Map);
+    YAML::Node merged = new_node(YAML::NodeType::Map);
     for (const auto& entry : map) {
       if (entry.first.Scalar() == "<<" && !is_quoted(entry.first)) continue;
       merged[entry.first.Scalar()] = resolve(entry.second);
@@ -149,7 +149,7 @@ YAML::Node parse_compose_yaml(std::string_view content, std::string_view file) {
     if (e.mark.is_null()) throw Error(fmt::format("{}: {}", file, e.msg));
     throw Error(fmt::format("{}:{}:{}: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
-  if (document.IsNull() || !document.IsDefined()) return YAML::Node(YAML::NodeType::Map);
+  if (document.IsNull() || !document.IsDefined()) return new_node(YAML::NodeType::Map);
   if (!document.IsMap()) {
     throw Error(fmt::format("{}: top-level object must be a mapping, not a {}",
                             where(file, document), kind_name(document)));

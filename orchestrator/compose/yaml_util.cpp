@@ -4,6 +4,63 @@
 
 namespace berth::compose {
 
+namespace {
+thread_local NodeArena* t_current_arena = nullptr;
+}  // namespace
+
+NodeArena::NodeArena() : m_pool(YAML::NodeType::Sequence), m_previous(t_current_arena) {
+  t_current_arena = this;
+}
+
+NodeArena::~NodeArena() {
+  t_current_arena = m_previous;
+}
+
+void NodeArena::adopt(const YAML::Node& node) {
+  // push_back merges the pushed node's pool into ours and points its holder at ours.
+  m_pool.push_back(node);
+}
+
+YAML::Node new_node(YAML::NodeType::value type) {
+  YAML::Node node(type);
+  if (t_current_arena != nullptr) t_current_arena->adopt(node);
+  return node;
+}
+
+YAML::Node clone_node(const YAML::Node& node) {
+  // By hand rather than YAML::Clone, which replays the tree as parser events (several times
+  // slower). A scalar gets no children, so it need not join the arena's pool.
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      YAML::Node copy(node.Scalar());
+      copy.SetTag(node.Tag());
+      copy.SetStyle(node.Style());
+      return copy;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node copy = new_node(YAML::NodeType::Map);
+      copy.SetTag(node.Tag());
+      copy.SetStyle(node.Style());
+      for (const auto& entry : node)
+        copy.force_insert(clone_node(entry.first), clone_node(entry.second));
+      return copy;
+    }
+    case YAML::NodeType::Sequence: {
+      YAML::Node copy = new_node(YAML::NodeType::Sequence);
+      copy.SetTag(node.Tag());
+      copy.SetStyle(node.Style());
+      for (const auto& item : node) copy.push_back(clone_node(item));
+      return copy;
+    }
+    case YAML::NodeType::Null: {
+      YAML::Node copy(YAML::NodeType::Null);
+      copy.SetTag(node.Tag());
+      return copy;
+    }
+    default: return YAML::Node();
+  }
+}
+
 std::string where(std::string_view file, const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
   if (mark.is_null() || mark.line < 0) return std::string(file);
