@@ -92,15 +92,19 @@ class Pipeline {
   /// Runs every per-file phase and merges the files, in order, into one model.
   YAML::Node load(std::vector<SourceFile> files, const std::string& project_dir,
                   std::vector<std::string>& include_stack) {
-    YAML::Node model = new_node(YAML::NodeType::Map);
+    YAML::Node model;
+    bool first = true;
     for (auto& source : files) {
       LoadedFile file = prepare(source, project_dir);
       apply_includes(file, project_dir, include_stack);
       resolve_extends(file, [this](const std::string& path) -> const LoadedFile& {
         return load_extended(path);
       });
-      model = merge_documents(model, file.document);
+      // The first file becomes the model without a deep copy (the common one-file case).
+      model = first ? adopt_document(file.document) : merge_documents(model, file.document);
+      first = false;
     }
+    if (first) model = new_node(YAML::NodeType::Map);
     enforce_unicity(model);
     return model;
   }
@@ -308,26 +312,25 @@ Project load_project(const LoadOptions& options) {
   Environment env =
       options.environment ? Environment(*options.environment) : Environment::from_process();
 
-  // COMPOSE_FILE and COMPOSE_PROFILES may come from .env, so read it first from where the
-  // project directory will be when it is known up front.
+  // COMPOSE_FILE, COMPOSE_PROFILES and COMPOSE_PROJECT_NAME may come from .env, so it is read
+  // before the files are known: from --project-directory, the first -f file's directory, or
+  // the working directory. If the project directory turns out to be elsewhere (discovery
+  // upward, COMPOSE_FILE), .env is read again from there.
   Project project;
-  std::string project_dir;
+  const Environment shell_only = env;
+  std::string env_dir = working_dir;
   if (!options.project_directory.empty()) {
-    project_dir = fs::absolute(options.project_directory, working_dir);
+    env_dir = fs::absolute(options.project_directory, working_dir);
   } else if (!options.files.empty() && options.files.front() != "-") {
-    project_dir = fs::dirname(fs::absolute(options.files.front(), working_dir));
-  } else if (options.files.empty() && !env.get("COMPOSE_FILE")) {
-    project_dir.clear();  // discovery decides
-  } else {
-    project_dir = working_dir;
+    env_dir = fs::dirname(fs::absolute(options.files.front(), working_dir));
   }
-  Environment shell_only = env;
-  if (!project_dir.empty()) {
-    project.env_files = load_env_files(options, env, working_dir, project_dir);
-  }
+  project.env_files = load_env_files(options, env, working_dir, env_dir);
   project.config_files = locate_files(options, env, working_dir);
-  if (project_dir.empty()) {
+  std::string project_dir = env_dir;
+  if (options.project_directory.empty() && project.config_files.front() != "-") {
     project_dir = fs::dirname(project.config_files.front());
+  }
+  if (project_dir != env_dir && options.env_files.empty()) {
     env = shell_only;
     project.env_files = load_env_files(options, env, working_dir, project_dir);
   }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -774,7 +775,50 @@ void unify(YAML::Node node, const Path& path) {
   }
 }
 
+/// adopt_document's walk: `node` itself when nothing below it is shared or tagged, else a
+/// rebuilt container (or, for a node already seen elsewhere in the tree, a deep copy).
+YAML::Node unshare(const YAML::Node& node, std::set<const void*>& seen) {
+  // Nodes that alias each other share their data, and with it the address of its scalar.
+  if (!seen.insert(&node.Scalar()).second) return copy_tree(node);
+  if (has_merge_tag(node) && !node.IsMap() && !node.IsSequence()) return copy_scalar(node);
+  bool changed = has_merge_tag(node);
+  if (node.IsMap()) {
+    std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+    for (const auto& entry : node) {
+      if (is_reset(entry.second)) {
+        changed = true;
+        continue;
+      }
+      YAML::Node value = unshare(entry.second, seen);
+      changed = changed || !value.is(entry.second);
+      entries.emplace_back(entry.first, value);
+    }
+    if (!changed) return node;
+    YAML::Node out = empty_like(node);
+    for (const auto& [key, value] : entries) out.force_insert(key, value);
+    return out;
+  }
+  if (node.IsSequence()) {
+    std::vector<YAML::Node> items;
+    for (const auto& item : node) {
+      YAML::Node value = unshare(item, seen);
+      changed = changed || !value.is(item);
+      items.push_back(value);
+    }
+    if (!changed) return node;
+    YAML::Node out = empty_like(node);
+    for (const auto& item : items) out.push_back(item);
+    return out;
+  }
+  return node;
+}
+
 }  // namespace
+
+YAML::Node adopt_document(const YAML::Node& document) {
+  std::set<const void*> seen;
+  return unshare(document, seen);
+}
 
 YAML::Node merge_documents(const YAML::Node& base, const YAML::Node& override_doc) {
   return merge_roots(base, override_doc, Path({}, 0), "a compose file");

@@ -17,6 +17,12 @@ namespace berth::compose {
 /// merge_documents(YAML::Node(YAML::NodeType::Map), doc) just strips tags/resets.
 YAML::Node merge_documents(const YAML::Node& base, const YAML::Node& override_doc);
 
+/// What merge_documents(empty mapping, document) returns, without copying what need not be:
+/// the first file of a project becomes the model as it is, except that merge tags are consumed
+/// and every node reachable twice (a YAML alias) is copied, so that later in-place phases never
+/// change two places at once. `document` must not be used afterwards.
+YAML::Node adopt_document(const YAML::Node& document);
+
 /// Merges one service definition over another (extends: the local service over the base one),
 /// same rules; error messages name keys relative to the service.
 YAML::Node merge_services(const YAML::Node& base, const YAML::Node& override_service);

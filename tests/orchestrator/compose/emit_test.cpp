@@ -1,0 +1,74 @@
+#include "orchestrator/compose/emit.h"
+
+#include <gtest/gtest.h>
+
+#include "orchestrator/compose/config_hash.h"
+
+namespace berth::compose {
+namespace {
+
+TEST(Emit, TopLevelKeysInComposeOrderThenSorted) {
+  const auto model = YAML::Load(
+      "x-z: 1\nvolumes: {}\nservices: {}\nname: p\nconfigs: {}\nnetworks: {}\nsecrets: {}\n");
+  EXPECT_EQ(to_yaml(model),
+            "name: p\nservices: {}\nnetworks: {}\nvolumes: {}\nsecrets: {}\nconfigs: {}\n"
+            "x-z: 1\n");
+}
+
+TEST(Emit, StringsThatReadAsOtherTypesAreQuoted) {
+  const auto model = YAML::Load(
+      "services:\n  web:\n    image: 'yes'\n    environment:\n      A: 'true'\n      B: '1.5'\n"
+      "      C: ''\n      D: 'null'\n      E: '1:20'\n      F: plain\n      G: '0x1F'\n");
+  EXPECT_EQ(to_yaml(model),
+            "services:\n  web:\n    environment:\n      A: \"true\"\n      B: \"1.5\"\n"
+            "      C: \"\"\n      D: \"null\"\n      E: \"1:20\"\n      F: plain\n"
+            "      G: \"0x1F\"\n    image: \"yes\"\n");
+}
+
+TEST(Emit, TypedScalarsAreNormalised) {
+  const auto model = YAML::Load(
+      "services:\n  web:\n    privileged: True\n    ports:\n      - target: '80'\n"
+      "        published: 8080\n        protocol: tcp\n        mode: ingress\n");
+  EXPECT_EQ(to_json(model),
+            "{\n  \"services\": {\n    \"web\": {\n      \"ports\": [\n        {\n"
+            "          \"mode\": \"ingress\",\n          \"protocol\": \"tcp\",\n"
+            "          \"published\": \"8080\",\n          \"target\": 80\n        }\n"
+            "      ],\n      \"privileged\": true\n    }\n  }\n}\n");
+}
+
+TEST(Emit, DollarsAreEscapedOnlyForInterpolatedOutput) {
+  const auto model = YAML::Load("services:\n  web:\n    command: ['echo', '$HOME']\n");
+  EXPECT_EQ(to_yaml(model), "services:\n  web:\n    command:\n      - echo\n      - $$HOME\n");
+  EXPECT_EQ(to_yaml(model, false),
+            "services:\n  web:\n    command:\n      - echo\n      - $HOME\n");
+}
+
+TEST(Emit, ExtensionValuesKeepTheirSourceTypes) {
+  const auto model = YAML::Load("x-a:\n  n: 3\n  s: '3'\n  b: true\n  z: ~\n");
+  EXPECT_EQ(to_json(model),
+            "{\n  \"x-a\": {\n    \"b\": true,\n    \"n\": 3,\n    \"s\": \"3\",\n"
+            "    \"z\": null\n  }\n}\n");
+}
+
+TEST(Emit, OutputReadsBackToTheSameOutput) {
+  const auto model = YAML::Load(
+      "name: p\nservices:\n  web:\n    image: 'on'\n    command: ['a b', '#c', '-d', 'e: f']\n"
+      "    environment: {K: '007', L: '-', M: '~', N: \"multi\\nline\"}\n");
+  const std::string once = to_yaml(model, false);
+  EXPECT_EQ(to_yaml(YAML::Load(once), false), once);
+}
+
+TEST(ConfigHash, IgnoresWhatDoesNotChangeTheContainer) {
+  const auto a = YAML::Load("services:\n  web:\n    image: x\n");
+  const auto b = YAML::Load(
+      "services:\n  web:\n    image: x\n    depends_on: {db: {condition: service_started}}\n"
+      "    profiles: [p]\n    scale: 3\n    pull_policy: always\n    deploy: {replicas: 3}\n"
+      "    build: {context: /x}\n");
+  const auto c = YAML::Load("services:\n  web:\n    image: y\n");
+  EXPECT_EQ(service_config_hash(a, "web"), service_config_hash(b, "web"));
+  EXPECT_NE(service_config_hash(a, "web"), service_config_hash(c, "web"));
+  EXPECT_EQ(service_config_hash(a, "web").size(), 64u);
+}
+
+}  // namespace
+}  // namespace berth::compose
