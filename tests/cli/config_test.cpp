@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_berth.h"
@@ -12,36 +14,71 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-const std::string k_shop = std::string(BERTH_TESTDATA) + "/projects/shop";
+const std::string k_projects = std::string(BERTH_TESTDATA) + "/projects";
+const std::string k_shop = k_projects + "/shop";
 
 /// Expected files write the project directory as ${PROJECT_DIR}.
 std::string expected(const std::string& file, const std::string& dir) {
-  return replace_all(read_text(k_shop + "/" + file), "${PROJECT_DIR}", dir);
+  return replace_all(read_text(file), "${PROJECT_DIR}", dir);
 }
 
-TEST(ConfigCli, ShopProjectMatchesExpectedYaml) {
-  const auto r = run_berth({"config"}, k_shop);
+/// A realistic project, the flags it is printed with, and its expected output.
+struct Golden {
+  std::string name;
+  std::string dir;
+  std::vector<std::string> args;
+  std::string expected_file;
+};
+
+const Golden k_goldens[] = {
+    {"shop_yaml", k_shop, {"config"}, k_shop + "/expected.yaml"},
+    {"shop_json", k_shop, {"config", "--format", "json"}, k_shop + "/expected.json"},
+    {"layered_two_files",
+     k_projects + "/layered",
+     {"-f", "compose.yaml", "-f", "compose.prod.yaml", "config"},
+     k_projects + "/layered/expected.yaml"},
+    {"layered_tools_json",
+     k_projects + "/layered",
+     {"--profile", "tools", "config", "--format", "json"},
+     k_projects + "/layered/expected-tools.json"},
+    {"sample_webstack",
+     std::string(BERTH_TESTDATA) + "/../../samples/web-redis-nginx",
+     {"config"},
+     k_projects + "/webstack/expected.yaml"},
+};
+
+class ConfigGolden : public ::testing::TestWithParam<Golden> {};
+
+TEST_P(ConfigGolden, MatchesExpectedOutput) {
+  const Golden& g = GetParam();
+  const std::string dir = std::filesystem::canonical(g.dir).string();
+  const auto r = run_berth(g.args, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, expected("expected.yaml", k_shop));
-  // DEBUG is set to "1" by the override file, so nothing is unset here.
+  EXPECT_EQ(r.out, expected(g.expected_file, dir));
   EXPECT_EQ(r.err, "");
 }
 
-TEST(ConfigCli, ShopProjectMatchesExpectedJson) {
-  const auto r = run_berth({"config", "--format", "json"}, k_shop);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, expected("expected.json", k_shop));
-  EXPECT_TRUE(nlohmann::json::accept(r.out));
-}
-
-TEST(ConfigCli, OutputIsAFixedPoint) {
-  const auto first = run_berth({"config"}, k_shop);
+TEST_P(ConfigGolden, OutputIsAFixedPoint) {
+  const Golden& g = GetParam();
+  const std::string dir = std::filesystem::canonical(g.dir).string();
+  const auto first = run_berth(g.args, dir);
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  const auto second =
-      run_berth({"-f", "-", "--project-directory", k_shop, "config"}, k_shop, {}, first.out);
+  // Load the printed model again (same project directory and flags other than -f).
+  std::vector<std::string> again{"-f", "-", "--project-directory", dir};
+  for (std::size_t i = 0; i < g.args.size(); ++i) {
+    if (g.args[i] == "-f") {
+      ++i;
+      continue;
+    }
+    again.push_back(g.args[i]);
+  }
+  const auto second = run_berth(again, dir, {}, first.out);
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(second.out, first.out);
 }
+
+INSTANTIATE_TEST_SUITE_P(Projects, ConfigGolden, ::testing::ValuesIn(k_goldens),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(ConfigCli, ShellEnvironmentWinsOverDotEnv) {
   const auto r = run_berth({"config"}, k_shop, {{"WEB_PORT", "9999"}});
@@ -109,7 +146,7 @@ TEST(ConfigCli, OutputFlagWritesTheFile) {
   const auto r = run_berth({"config", "-o", file}, k_shop);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(read_text(file), expected("expected.yaml", k_shop));
+  EXPECT_EQ(read_text(file), expected(k_shop + "/expected.yaml", k_shop));
 }
 
 TEST(ConfigCli, HashIsStableAcrossKeyOrderAndFormatting) {
