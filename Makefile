@@ -34,6 +34,7 @@ fuzz-build: setup
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target loader_fuzz
 
 bench: build
+	@./bench/startup.sh
 	@./bench/config.sh
 
 clean:

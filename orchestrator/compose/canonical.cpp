@@ -132,14 +132,14 @@ class Entries {
     for (std::string_view key : order) {
       for (std::size_t i = 0; i < m_items.size(); ++i) {
         if (m_items[i].first == key) {
-          out[m_items[i].first] = m_items[i].second;
+          out.force_insert(m_items[i].first, m_items[i].second);
           placed[i] = true;
         }
       }
     }
     for (std::size_t i = 0; i < m_items.size(); ++i) {
       if (!placed[i]) {
-        out[m_items[i].first] = m_items[i].second;
+        out.force_insert(m_items[i].first, m_items[i].second);
       }
     }
     return out;
@@ -519,7 +519,7 @@ YAML::Node Canonicalizer::by_table(const YAML::Node& map, const std::string& pat
         fn = transform;
       }
     }
-    out[key] = fn ? apply(fn, entry.second, join_path(path, key)) : keep(entry.second);
+    out.force_insert(key, fn ? apply(fn, entry.second, join_path(path, key)) : keep(entry.second));
   }
   return out;
 }
@@ -591,14 +591,14 @@ YAML::Node Canonicalizer::mapping(const YAML::Node& in, const std::string& path)
     const std::string& key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (is_null(value)) {
-      out[key] = keep(value);
+      out.force_insert(key, keep(value));
       continue;
     }
     if (!value.IsScalar()) {
       fail(value, join_path(path, key),
            fmt::format("expected a string, number, boolean or null, got {}", kind_name(value)));
     }
-    out[key] = string_at(value, value.Scalar());
+    out.force_insert(key, string_at(value, value.Scalar()));
   }
   return out;
 }
@@ -662,7 +662,7 @@ YAML::Node Canonicalizer::services(const YAML::Node& in, const std::string& path
   YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
-    out[name] = apply(&Canonicalizer::service, entry.second, join_path(path, name));
+    out.force_insert(name, apply(&Canonicalizer::service, entry.second, join_path(path, name)));
   }
   return out;
 }
@@ -678,11 +678,12 @@ YAML::Node Canonicalizer::resources(const YAML::Node& in, const std::string& pat
     const YAML::Node& value = entry.second;
     const std::string item_path = join_path(path, name);
     if (!is_file_object && is_null(value) && value.Tag() != "!reset") {
-      out[name] = new_node(YAML::NodeType::Map);
+      out.force_insert(name, new_node(YAML::NodeType::Map));
       continue;
     }
-    out[name] = apply(is_file_object ? &Canonicalizer::file_object : &Canonicalizer::resource,
-                      value, item_path);
+    out.force_insert(
+        name, apply(is_file_object ? &Canonicalizer::file_object : &Canonicalizer::resource, value,
+                    item_path));
   }
   return out;
 }
@@ -794,7 +795,7 @@ YAML::Node Canonicalizer::build(const YAML::Node& in, const std::string& path) c
   out["context"] = built["context"].IsDefined() ? built["context"] : string_node(resolve_path("."));
   for (const auto& entry : built) {
     if (entry.first.Scalar() != "context") {
-      out[entry.first.Scalar()] = entry.second;
+      out.force_insert(entry.first.Scalar(), entry.second);
     }
   }
   return out;
@@ -1135,7 +1136,7 @@ YAML::Node Canonicalizer::ulimits(const YAML::Node& in, const std::string& path)
   YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
-    out[name] = apply(&Canonicalizer::ulimit, entry.second, join_path(path, name));
+    out.force_insert(name, apply(&Canonicalizer::ulimit, entry.second, join_path(path, name)));
   }
   return out;
 }
