@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -117,6 +118,11 @@ class Pipeline {
                        [this](std::string_view name) { warn_unset(name); });
     }
     schema::validate_document(source.document, source.display);
+    if (std::as_const(source.document)["version"]) {
+      // Compose v2 ignores it too; saying so once per file helps people clean up old files.
+      spdlog::warn("{}: the attribute `version` is obsolete, it will be ignored", source.display);
+      source.document.remove("version");
+    }
     CanonicalContext context{source.display, base_dir, m_home};
     return {canonicalize(source.document, context), source.display, source.path};
   }

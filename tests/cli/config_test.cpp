@@ -344,6 +344,50 @@ TEST(ConfigCli, IncludeAndExtendsAcrossFiles) {
   EXPECT_EQ(json["services"]["db"]["volumes"][0]["source"], dir.path() + "/lib/data");
 }
 
+TEST(ConfigCli, ObsoleteVersionKeyWarnsAndIsDropped) {
+  TempDir dir;
+  dir.write("compose.yaml", "version: '3.8'\nservices:\n  web:\n    image: nginx\n");
+  const auto r = run_berth({"config"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "berth: warning: compose.yaml: the attribute `version` is obsolete, it will be "
+            "ignored\n");
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("version")));
+}
+
+TEST(ConfigCli, SelectedServicesComeWithTheirDependencies) {
+  TempDir dir;
+  dir.write("compose.yaml",
+            "services:\n  web:\n    image: a\n    depends_on: [api]\n  api:\n    image: b\n"
+            "    links: [db]\n  db:\n    image: c\n  other:\n    image: d\n");
+  EXPECT_EQ(run_berth({"config", "--services", "web"}, dir.path()).out, "api\ndb\nweb\n");
+  const auto missing = run_berth({"config", "web", "ghost"}, dir.path());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "berth: error: no such service: ghost\n");
+}
+
+TEST(ConfigCli, BadFlagsAndMissingFilesAreOneLineErrors) {
+  TempDir dir;
+  dir.write("compose.yaml", "services:\n  web:\n    image: a\n");
+  const auto level = run_berth({"--log-level", "loud", "config"}, dir.path());
+  EXPECT_EQ(level.exit_code, 1);
+  EXPECT_EQ(level.err,
+            "berth: error: unknown log level \"loud\" (trace, debug, info, warning, error, off)\n");
+  const auto file = run_berth({"-f", "nope.yaml", "config"}, dir.path());
+  EXPECT_EQ(file.exit_code, 1);
+  EXPECT_EQ(file.err, "berth: error: nope.yaml: no such file\n");
+  const auto env = run_berth({"--env-file", "nope.env", "config"}, dir.path());
+  EXPECT_EQ(env.exit_code, 1);
+  EXPECT_EQ(env.err, "berth: error: " + dir.path() +
+                         "/nope.env: cannot read env file: No such file or directory\n");
+  const auto hash = run_berth({"config", "--hash", "ghost"}, dir.path());
+  EXPECT_EQ(hash.exit_code, 1);
+  EXPECT_EQ(hash.err, "berth: error: no such service: ghost\n");
+  const auto format = run_berth({"config", "--format", "toml"}, dir.path());
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_THAT(format.err, StartsWith("berth: error: --format: toml not in {yaml,json}"));
+}
+
 TEST(ConfigCli, VersionAndUnknownCommand) {
   TempDir dir;
   const auto v = run_berth({"--version"}, dir.path());
