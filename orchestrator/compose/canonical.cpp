@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -379,6 +380,35 @@ std::optional<std::string> format_cpus(std::string_view text) {
   return std::string(buffer, static_cast<std::size_t>(fixed.ptr - buffer));
 }
 
+/// A secret or config `mode` as compose reads it: a plain YAML integer is the value itself
+/// (decimal, or 0o/0x/0b prefixed, or with a leading 0 octal, as Go's YAML reader takes it); a
+/// quoted string is octal digits. Nothing else is a mode.
+std::optional<std::uint64_t> parse_file_mode(std::string_view text, bool quoted) {
+  int base = 8;
+  if (!quoted) {
+    base = 10;
+    if (text.starts_with('+')) {
+      text.remove_prefix(1);
+    }
+    if (text.size() > 2 && text[0] == '0') {
+      const char prefix = static_cast<char>(text[1] | 0x20);  // lower case
+      base = prefix == 'o' ? 8 : prefix == 'x' ? 16 : prefix == 'b' ? 2 : 10;
+      if (base != 10) {
+        text.remove_prefix(2);
+      }
+    }
+    if (base == 10 && text.size() > 1 && text[0] == '0') {
+      base = 8;
+    }
+  }
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
 bool is_integer(std::string_view text) {
   if (text.starts_with('-') || text.starts_with('+')) {
     text.remove_prefix(1);
@@ -688,10 +718,14 @@ YAML::Node Canonicalizer::resources(const YAML::Node& in, const std::string& pat
   return out;
 }
 
-/// Legacy `external: {name: x}` -> `external: true` plus `name: x`.
+/// Legacy `external: {name: x}` -> `external: true` plus `name: x`; `labels` as a mapping.
 Entries Canonicalizer::external_resource(const YAML::Node& in, const std::string& path) const {
   expect_map(in, path);
   Entries out = Entries::of(in);
+  if (const auto labels = lookup(in, "labels")) {
+    // A list here would also stop merge from combining it with a mapping from another file.
+    out.set("labels", apply(&Canonicalizer::mapping, *labels, join_path(path, "labels")));
+  }
   const auto external = lookup(in, "external");
   if (!external || !external->IsMap()) {
     return out;
@@ -1128,6 +1162,18 @@ YAML::Node Canonicalizer::file_mount(const YAML::Node& in, const std::string& pa
   }
   expect_map(in, path);
   Entries out = Entries::of(in);
+  const auto mode = lookup(in, "mode");
+  // A merge tag hides whether the value was quoted, so a tagged mode is left as it is.
+  if (mode && mode->IsScalar() && !is_null(*mode) && mode->Tag() != "!reset" &&
+      mode->Tag() != "!override") {
+    // Kept as text, `mode: 288` would read back as the octal string "288" (no mode at all),
+    // `mode: 440` as 0440; compose prints the value as a string of octal digits.
+    const auto value = parse_file_mode(mode->Scalar(), is_quoted(*mode));
+    if (!value) {
+      fail(*mode, join_path(path, "mode"), fmt::format("invalid mode \"{}\"", mode->Scalar()));
+    }
+    out.set("mode", string_at(*mode, fmt::format("0{:o}", *value)));
+  }
   return out.to_map({"source", "target", "uid", "gid", "mode"});
 }
 

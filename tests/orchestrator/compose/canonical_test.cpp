@@ -468,9 +468,42 @@ TEST(CanonicalFileMounts, ShortAndLong) {
                           "[db_pass, {mode: 0440, x-y: 1, gid: \"2\", uid: \"1\", target: /t, "
                           "source: s}]"),
               expected(R"([{source: "db_pass"},
-                           {source: s, target: /t, uid: "1", gid: "2", mode: 0440, x-y: 1}])"))
+                           {source: s, target: /t, uid: "1", gid: "2", mode: "0440", x-y: 1}])"))
         << key;
   }
+}
+
+TEST(CanonicalFileMounts, ModeBecomesOctalString) {
+  // A plain number is the mode itself (Go's YAML reader: decimal, 0o/0x/0b, leading 0 octal);
+  // a quoted one is octal digits. Kept as text, 288 would read back as octal "288".
+  for (const char* key : {"secrets", "configs"}) {
+    EXPECT_EQ(service_key(key,
+                          "[{source: a, mode: 288}, {source: b, mode: 0o440}, "
+                          "{source: c, mode: 0x120}, {source: d, mode: 0440}, "
+                          "{source: e, mode: \"440\"}, {source: f, mode: \"0440\"}, "
+                          "{source: g, mode: 440}, {source: h, mode: 0}, "
+                          "{source: i, mode: +0b111}]"),
+              expected(R"([{source: a, mode: "0440"}, {source: b, mode: "0440"},
+                           {source: c, mode: "0440"}, {source: d, mode: "0440"},
+                           {source: e, mode: "0440"}, {source: f, mode: "0440"},
+                           {source: g, mode: "0670"}, {source: h, mode: "00"},
+                           {source: i, mode: "07"}])"))
+        << key;
+  }
+  EXPECT_EQ(
+      service_key("secrets", "[{source: a, mode: !override 256}, {source: b, mode: !reset 1}]"),
+      expected(R"([{source: a, mode: !override 256}, {source: b, mode: !reset 1}])"));
+  EXPECT_EQ(service_key("build", "{secrets: [{source: s, mode: 256}]}"),
+            expected(R"({context: "/project", secrets: [{source: s, mode: "0400"}]})"));
+}
+
+TEST(CanonicalFileMounts, ModeErrors) {
+  EXPECT_EQ(service_error("secrets", "[{source: s, mode: \"0o440\"}]"),
+            "compose.yaml:3:33: services.web.secrets[0].mode: invalid mode \"0o440\"");
+  EXPECT_EQ(service_error("configs", "[{source: s, mode: rw}]"),
+            "compose.yaml:3:33: services.web.configs[0].mode: invalid mode \"rw\"");
+  EXPECT_EQ(service_error("secrets", "[{source: s, mode: -1}]"),
+            "compose.yaml:3:33: services.web.secrets[0].mode: invalid mode \"-1\"");
 }
 
 TEST(CanonicalUlimits, SingleNumberSetsSoftAndHard) {
@@ -597,6 +630,32 @@ configs:
                          env: {environment: TOKEN}})"));
   EXPECT_EQ(render_yaml(out["configs"]),
             expected(R"({c: {file: "/abs/c.conf"}, h: {file: "/home/me/h.conf"}, n: ~})"));
+}
+
+TEST(CanonicalTopLevel, LabelsBecomeMappings) {
+  // As for services: one shape, so that merge can combine a list in one file with a mapping in
+  // another.
+  const YAML::Node out = canon(R"(
+networks:
+  n: {labels: [a=1, b], external: true}
+volumes:
+  v: {labels: {a: 1, b: }}
+secrets:
+  s: {file: ./s, labels: [a=1]}
+configs:
+  c: {labels: !override [a=1], external: {name: real}}
+  r: {labels: !reset [a=1]}
+)");
+  EXPECT_EQ(render_yaml(out["networks"]),
+            expected(R"({n: {labels: {a: "1", b: ~}, external: true}})"));
+  EXPECT_EQ(render_yaml(out["volumes"]), expected(R"({v: {labels: {a: "1", b: ~}}})"));
+  EXPECT_EQ(render_yaml(out["secrets"]),
+            expected(R"({s: {file: "/project/s", labels: {a: "1"}}})"));
+  EXPECT_EQ(render_yaml(out["configs"]),
+            expected(R"({c: {labels: !override {a: "1"}, external: true, name: "real"},
+                         r: {labels: !reset [a=1]}})"));
+  EXPECT_EQ(error_of("volumes:\n  v: {labels: abc}\n"),
+            "compose.yaml:2:15: volumes.v.labels: expected a mapping, got string");
 }
 
 TEST(CanonicalTopLevel, LegacyExternalNameConflict) {
