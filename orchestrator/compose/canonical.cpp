@@ -457,6 +457,7 @@ class Canonicalizer {
   YAML::Node string_or_list(const YAML::Node& in, const std::string& path) const;
   YAML::Node path_list(const YAML::Node& in, const std::string& path) const;
   YAML::Node mapping(const YAML::Node& in, const std::string& path) const;
+  YAML::Node labels(const YAML::Node& in, const std::string& path) const;
   YAML::Node duration(const YAML::Node& in, const std::string& path) const;
   YAML::Node bytes(const YAML::Node& in, const std::string& path) const;
   YAML::Node cpus(const YAML::Node& in, const std::string& path) const;
@@ -620,7 +621,8 @@ YAML::Node Canonicalizer::mapping(const YAML::Node& in, const std::string& path)
   for (const auto& entry : in) {
     const std::string& key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
-    if (is_null(value)) {
+    // `KEY: !reset` (an empty tagged scalar) must reach merge with its tag to remove KEY.
+    if (is_null(value) || value.Tag() == "!reset" || value.Tag() == "!override") {
       out.force_insert(key, keep(value));
       continue;
     }
@@ -629,6 +631,19 @@ YAML::Node Canonicalizer::mapping(const YAML::Node& in, const std::string& path)
            fmt::format("expected a string, number, boolean or null, got {}", kind_name(value)));
     }
     out.force_insert(key, string_at(value, value.Scalar()));
+  }
+  return out;
+}
+
+/// Labels, annotations and sysctls: a mapping whose `KEY` without a value is "" (compose-go
+/// holds them as map[string]string), where environment and build args keep it null (unset).
+YAML::Node Canonicalizer::labels(const YAML::Node& in, const std::string& path) const {
+  const YAML::Node map = mapping(in, path);
+  YAML::Node out = new_node(YAML::NodeType::Map);
+  for (const auto& entry : map) {
+    const bool tagged = entry.second.Tag() == "!reset" || entry.second.Tag() == "!override";
+    out.force_insert(entry.first, entry.second.IsNull() && !tagged ? string_node("")
+                                                                   : entry.second);
   }
   return out;
 }
@@ -724,7 +739,7 @@ Entries Canonicalizer::external_resource(const YAML::Node& in, const std::string
   Entries out = Entries::of(in);
   if (const auto labels = lookup(in, "labels")) {
     // A list here would also stop merge from combining it with a mapping from another file.
-    out.set("labels", apply(&Canonicalizer::mapping, *labels, join_path(path, "labels")));
+    out.set("labels", apply(&Canonicalizer::labels, *labels, join_path(path, "labels")));
   }
   const auto external = lookup(in, "external");
   if (!external || !external->IsMap()) {
@@ -773,7 +788,7 @@ YAML::Node Canonicalizer::file_object(const YAML::Node& in, const std::string& p
 
 YAML::Node Canonicalizer::service(const YAML::Node& in, const std::string& path) const {
   static const KeyTable k_service{
-      {"annotations", &Canonicalizer::mapping},
+      {"annotations", &Canonicalizer::labels},
       {"build", &Canonicalizer::build},
       {"command", &Canonicalizer::command},
       {"configs", &Canonicalizer::file_mounts},
@@ -790,7 +805,7 @@ YAML::Node Canonicalizer::service(const YAML::Node& in, const std::string& path)
       {"extra_hosts", &Canonicalizer::extra_hosts},
       {"healthcheck", &Canonicalizer::healthcheck},
       {"label_file", &Canonicalizer::path_list},
-      {"labels", &Canonicalizer::mapping},
+      {"labels", &Canonicalizer::labels},
       {"mem_limit", &Canonicalizer::bytes},
       {"mem_reservation", &Canonicalizer::bytes},
       {"memswap_limit", &Canonicalizer::bytes},
@@ -799,7 +814,7 @@ YAML::Node Canonicalizer::service(const YAML::Node& in, const std::string& path)
       {"secrets", &Canonicalizer::file_mounts},
       {"shm_size", &Canonicalizer::bytes},
       {"stop_grace_period", &Canonicalizer::duration},
-      {"sysctls", &Canonicalizer::mapping},
+      {"sysctls", &Canonicalizer::labels},
       {"tmpfs", &Canonicalizer::string_or_list},
       {"ulimits", &Canonicalizer::ulimits},
       {"volumes", &Canonicalizer::volumes},
@@ -811,7 +826,7 @@ YAML::Node Canonicalizer::build(const YAML::Node& in, const std::string& path) c
   static const KeyTable k_build{
       {"context", &Canonicalizer::build_context},
       {"args", &Canonicalizer::mapping},
-      {"labels", &Canonicalizer::mapping},
+      {"labels", &Canonicalizer::labels},
       {"extra_hosts", &Canonicalizer::extra_hosts},
       {"shm_size", &Canonicalizer::bytes},
       {"additional_contexts", &Canonicalizer::additional_contexts},
@@ -1302,7 +1317,7 @@ YAML::Node Canonicalizer::tmpfs_options(const YAML::Node& in, const std::string&
 
 YAML::Node Canonicalizer::deploy(const YAML::Node& in, const std::string& path) const {
   static const KeyTable k_deploy{
-      {"labels", &Canonicalizer::mapping},
+      {"labels", &Canonicalizer::labels},
       {"resources", &Canonicalizer::deploy_resources},
       {"update_config", &Canonicalizer::deploy_update},
       {"rollback_config", &Canonicalizer::deploy_update},

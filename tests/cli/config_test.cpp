@@ -388,6 +388,21 @@ TEST(ConfigCli, BadFlagsAndMissingFilesAreOneLineErrors) {
   EXPECT_THAT(format.err, StartsWith("berth: error: --format: toml not in {yaml,json}"));
 }
 
+TEST(ConfigCli, ResetRemovesSingleEnvironmentAndLabelEntries) {
+  TempDir dir;
+  dir.write("compose.yaml",
+            "services:\n  web:\n    image: x\n    environment: {A: '1', B: '2'}\n"
+            "    labels: [keep, drop=1]\n");
+  dir.write("compose.override.yaml",
+            "services:\n  web:\n    environment:\n      B: !reset\n    labels:\n"
+            "      drop: !reset\n");
+  const auto r = run_berth({"config", "--format", "json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto web = nlohmann::json::parse(r.out)["services"]["web"];
+  EXPECT_EQ(web["environment"], nlohmann::json({{"A", "1"}}));
+  EXPECT_EQ(web["labels"], nlohmann::json({{"keep", ""}}));
+}
+
 TEST(ConfigCli, VersionAndUnknownCommand) {
   TempDir dir;
   const auto v = run_berth({"--version"}, dir.path());

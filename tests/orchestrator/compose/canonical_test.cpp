@@ -100,10 +100,16 @@ TEST(CanonicalBuild, SshMapping) {
 // ---- map-or-list keys -----------------------------------------------------------------------
 
 TEST(CanonicalMapping, ListBecomesMap) {
-  for (const char* key : {"environment", "labels", "annotations", "sysctls"}) {
+  // Environment keeps `B` unset (null): it is looked up in the shell later.
+  EXPECT_EQ(service_key("environment", "[A=1, B, C=, D=x=y, \"E=two words\"]"),
+            expected(R"({A: "1", B: ~, C: "", D: "x=y", E: "two words"})"));
+  EXPECT_EQ(service_key("environment", "{A: ~, B: !reset}"), expected(R"({A: ~, B: !reset })"));
+  // Labels and their kind are strings only, so `B` is "" as in compose-go.
+  for (const char* key : {"labels", "annotations", "sysctls"}) {
     EXPECT_EQ(service_key(key, "[A=1, B, C=, D=x=y, \"E=two words\"]"),
-              expected(R"({A: "1", B: ~, C: "", D: "x=y", E: "two words"})"))
+              expected(R"({A: "1", B: "", C: "", D: "x=y", E: "two words"})"))
         << key;
+    EXPECT_EQ(service_key(key, "{A: ~, B: !reset}"), expected(R"({A: "", B: !reset })")) << key;
   }
 }
 
@@ -647,8 +653,8 @@ configs:
   r: {labels: !reset [a=1]}
 )");
   EXPECT_EQ(render_yaml(out["networks"]),
-            expected(R"({n: {labels: {a: "1", b: ~}, external: true}})"));
-  EXPECT_EQ(render_yaml(out["volumes"]), expected(R"({v: {labels: {a: "1", b: ~}}})"));
+            expected(R"({n: {labels: {a: "1", b: ""}, external: true}})"));
+  EXPECT_EQ(render_yaml(out["volumes"]), expected(R"({v: {labels: {a: "1", b: ""}}})"));
   EXPECT_EQ(render_yaml(out["secrets"]),
             expected(R"({s: {file: "/project/s", labels: {a: "1"}}})"));
   EXPECT_EQ(render_yaml(out["configs"]),
