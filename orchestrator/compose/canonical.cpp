@@ -642,8 +642,8 @@ YAML::Node Canonicalizer::labels(const YAML::Node& in, const std::string& path) 
   YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : map) {
     const bool tagged = entry.second.Tag() == "!reset" || entry.second.Tag() == "!override";
-    out.force_insert(entry.first, entry.second.IsNull() && !tagged ? string_node("")
-                                                                   : entry.second);
+    out.force_insert(entry.first,
+                     entry.second.IsNull() && !tagged ? string_node("") : entry.second);
   }
   return out;
 }

@@ -71,7 +71,8 @@ class ExtendsResolver {
     for (const auto& entry : definition) {
       if (entry.first.Scalar() != "extends") local[entry.first.Scalar()] = entry.second;
     }
-    return merge_services(base, local);
+    // The loader adopts or merges the file next, which copies whatever this result shares.
+    return merge_services_shared(base, local);
   }
 
   void remember(const LoadedFile& file) { m_displays[file.path] = file.display; }

@@ -128,7 +128,13 @@ YAML::Node copy_scalar(const YAML::Node& node) {
 /// A deep copy that shares nothing with `node`, with merge tags consumed: entries tagged !reset
 /// are dropped, !override tags are stripped. Inside sequences the tags are only stripped, as
 /// compose-go does not remove sequence items.
+// Set while merge_services_shared runs: "copies" are then the input nodes themselves.
+thread_local bool t_share_inputs = false;
+
 YAML::Node copy_tree(const YAML::Node& node) {
+  if (t_share_inputs) {
+    return node;
+  }
   if (node.IsMap()) {
     YAML::Node out = empty_like(node);
     for (const auto& entry : node) {
@@ -827,6 +833,14 @@ YAML::Node merge_documents(const YAML::Node& base, const YAML::Node& override_do
 YAML::Node merge_services(const YAML::Node& base, const YAML::Node& override_service) {
   // compose-go merges extended services at the path "services.x": the service rules apply.
   return merge_roots(base, override_service, Path({"services", "*"}, 2), "a service definition");
+}
+
+YAML::Node merge_services_shared(const YAML::Node& base, const YAML::Node& override_service) {
+  struct Sharing {
+    Sharing() { t_share_inputs = true; }
+    ~Sharing() { t_share_inputs = false; }
+  } sharing;
+  return merge_services(base, override_service);
 }
 
 void enforce_unicity(YAML::Node& document) {

@@ -27,6 +27,12 @@ YAML::Node adopt_document(const YAML::Node& document);
 /// same rules; error messages name keys relative to the service.
 YAML::Node merge_services(const YAML::Node& base, const YAML::Node& override_service);
 
+/// merge_services without the defensive copies: the result may share nodes with its inputs and
+/// keep merge tags below the keys it merged. Only for a result that goes through
+/// adopt_document or merge_documents next (the loader's extends), which copy what is shared
+/// and consume the tags; it saves copying every extended service twice.
+YAML::Node merge_services_shared(const YAML::Node& base, const YAML::Node& override_service);
+
 /// Makes sequences that must be unique unique by their key, the later entry replacing the
 /// earlier one in its position (compose-go EnforceUnicity). Applied after merging, in place:
 /// `document` must not share nodes with other trees (merge results never do).

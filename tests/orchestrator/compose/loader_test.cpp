@@ -125,6 +125,22 @@ TEST_F(Loader, ExtendsChainAcrossFilesResolvesPathsAgainstEachFile) {
   EXPECT_FALSE(p.model["services"]["mid"]);  // only this file's services are in the model
 }
 
+TEST_F(Loader, ServicesExtendingOneBaseDoNotShareWhatTheyInherit) {
+  // Both inherit the same environment mapping; each then gets its own env_file merged in.
+  write("compose.yaml",
+        "services:\n  base:\n    image: x\n    environment: {A: '1'}\n    labels: [l]\n"
+        "  one:\n    extends: base\n    env_file: one.env\n"
+        "  two:\n    extends: base\n    env_file: two.env\n");
+  write("one.env", "X=one\n");
+  write("two.env", "X=two\n");
+  const Project p = load();
+  const YAML::Node services = p.model["services"];
+  EXPECT_EQ(services["one"]["environment"]["X"].Scalar(), "one");
+  EXPECT_EQ(services["two"]["environment"]["X"].Scalar(), "two");
+  EXPECT_FALSE(services["base"]["environment"]["X"]);
+  EXPECT_EQ(services["base"]["environment"].size(), 1u);
+}
+
 TEST_F(Loader, ExtendsCycleIsNamed) {
   write("compose.yaml",
         "services:\n  a:\n    image: x\n    extends: b\n  b:\n    image: x\n    extends: a\n");
