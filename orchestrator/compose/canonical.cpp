@@ -550,7 +550,10 @@ YAML::Node Canonicalizer::by_table(const YAML::Node& map, const std::string& pat
         fn = transform;
       }
     }
-    out.force_insert(key, fn ? apply(fn, entry.second, join_path(path, key)) : keep(entry.second));
+    // The input's own key node: keys are never changed, and a new string key would cost
+    // yaml-cpp a memory pool of its own.
+    out.force_insert(entry.first,
+                     fn ? apply(fn, entry.second, join_path(path, key)) : keep(entry.second));
   }
   return out;
 }
@@ -623,14 +626,14 @@ YAML::Node Canonicalizer::mapping(const YAML::Node& in, const std::string& path)
     const YAML::Node& value = entry.second;
     // `KEY: !reset` (an empty tagged scalar) must reach merge with its tag to remove KEY.
     if (is_null(value) || value.Tag() == "!reset" || value.Tag() == "!override") {
-      out.force_insert(key, keep(value));
+      out.force_insert(entry.first, keep(value));
       continue;
     }
     if (!value.IsScalar()) {
       fail(value, join_path(path, key),
            fmt::format("expected a string, number, boolean or null, got {}", kind_name(value)));
     }
-    out.force_insert(key, string_at(value, value.Scalar()));
+    out.force_insert(entry.first, string_at(value, value.Scalar()));
   }
   return out;
 }
@@ -707,7 +710,8 @@ YAML::Node Canonicalizer::services(const YAML::Node& in, const std::string& path
   YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
-    out.force_insert(name, apply(&Canonicalizer::service, entry.second, join_path(path, name)));
+    out.force_insert(entry.first,
+                     apply(&Canonicalizer::service, entry.second, join_path(path, name)));
   }
   return out;
 }
@@ -844,7 +848,7 @@ YAML::Node Canonicalizer::build(const YAML::Node& in, const std::string& path) c
   out["context"] = built["context"].IsDefined() ? built["context"] : string_node(resolve_path("."));
   for (const auto& entry : built) {
     if (entry.first.Scalar() != "context") {
-      out.force_insert(entry.first.Scalar(), entry.second);
+      out.force_insert(entry.first, entry.second);
     }
   }
   return out;
@@ -1197,7 +1201,8 @@ YAML::Node Canonicalizer::ulimits(const YAML::Node& in, const std::string& path)
   YAML::Node out = new_node(YAML::NodeType::Map);
   for (const auto& entry : in) {
     const std::string& name = entry.first.Scalar();
-    out.force_insert(name, apply(&Canonicalizer::ulimit, entry.second, join_path(path, name)));
+    out.force_insert(entry.first,
+                     apply(&Canonicalizer::ulimit, entry.second, join_path(path, name)));
   }
   return out;
 }

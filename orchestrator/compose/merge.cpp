@@ -139,7 +139,7 @@ YAML::Node copy_tree(const YAML::Node& node) {
     YAML::Node out = empty_like(node);
     for (const auto& entry : node) {
       if (!is_reset(entry.second)) {
-        out.force_insert(clone_node(entry.first), copy_tree(entry.second));
+        out.force_insert(entry.first, copy_tree(entry.second));  // keys are never changed: shared
       }
     }
     return out;
@@ -242,7 +242,7 @@ class Entries {
         return;
       }
     }
-    m_entries.emplace_back(clone_node(key), value);
+    m_entries.emplace_back(key, value);  // keys are never changed: shared, not copied
   }
 
   void erase(std::string_view key) {
@@ -490,8 +490,7 @@ YAML::Node as_mapping(const YAML::Node& node, const Path& path, bool depends_on)
     if (!name.IsScalar()) {
       fail(path, fmt::format("expected a name, got a {}", kind_name(name)));
     }
-    out.force_insert(clone_node(name),
-                     depends_on ? depends_on_defaults() : new_node(YAML::NodeType::Null));
+    out.force_insert(name, depends_on ? depends_on_defaults() : new_node(YAML::NodeType::Null));
   }
   return out;
 }

@@ -42,7 +42,7 @@ YAML::Node clone_node(const YAML::Node& node) {
       copy.SetTag(node.Tag());
       copy.SetStyle(node.Style());
       for (const auto& entry : node)
-        copy.force_insert(clone_node(entry.first), clone_node(entry.second));
+        copy.force_insert(entry.first, clone_node(entry.second));  // keys are never changed
       return copy;
     }
     case YAML::NodeType::Sequence: {
