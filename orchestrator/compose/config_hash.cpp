@@ -11,7 +11,8 @@ std::string service_config_hash(const YAML::Node& model, const std::string& serv
   for (const char* key : {"build", "pull_policy", "scale", "depends_on", "profiles"}) {
     json.erase(key);
   }
-  if (json.contains("deploy")) {
+  // `deploy:` may be written empty (null); only a mapping has replicas to leave out.
+  if (json.contains("deploy") && json["deploy"].is_object()) {
     json["deploy"].erase("replicas");
     if (json["deploy"].empty()) json.erase("deploy");
   }

@@ -70,5 +70,11 @@ TEST(ConfigHash, IgnoresWhatDoesNotChangeTheContainer) {
   EXPECT_EQ(service_config_hash(a, "web").size(), 64u);
 }
 
+TEST(ConfigHash, EmptyDeployIsNotAnError) {
+  // Found by the fuzzer: `deploy:` with no value made the hash throw.
+  const auto model = YAML::Load("services:\n  web:\n    image: x\n    deploy:\n");
+  EXPECT_EQ(service_config_hash(model, "web").size(), 64u);
+}
+
 }  // namespace
 }  // namespace berth::compose
