@@ -2,6 +2,8 @@
 
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -25,6 +27,11 @@ class MergeKeyResolver {
   /// Resolves `node` and everything below it; parsed nodes shared through aliases are
   /// resolved once (they are identified by their byte offset in the file).
   YAML::Node resolve(const YAML::Node& node) {
+    // A scalar holds no alias and no merge key: nothing to resolve or remember.
+    if (!node.IsMap() && !node.IsSequence()) {
+      count(1);
+      return node;
+    }
     const YAML::Mark mark = node.Mark();
     if (!mark.is_null()) {
       if (auto it = m_done.find(mark.pos); it != m_done.end()) {
@@ -98,22 +105,24 @@ class MergeKeyResolver {
     }
     // Explicit keys win over merged ones; among merged mappings the first listed wins.
     YAML::Node merged = new_node(YAML::NodeType::Map);
+    std::set<std::string> present;
     for (const auto& entry : map) {
       if (entry.first.Scalar() == "<<" && !is_quoted(entry.first)) continue;
-      merged[entry.first.Scalar()] = resolve(entry.second);
+      merged.force_insert(entry.first, resolve(entry.second));  // keys are unique (checked)
+      present.insert(entry.first.Scalar());
     }
     for (const auto& entry : map) {
       if (entry.first.Scalar() != "<<" || is_quoted(entry.first)) continue;
       const YAML::Node& source = entry.second;
       if (source.IsMap()) {
-        add_missing(merged, resolve(source));
+        add_missing(merged, present, resolve(source));
       } else if (source.IsSequence()) {
         for (const auto& item : source) {
           if (!item.IsMap()) {
             throw Error(fmt::format("{}: merge key \"<<\" takes mappings, not a {}",
                                     where(m_file, item), kind_name(item)));
           }
-          add_missing(merged, resolve(item));
+          add_missing(merged, present, resolve(item));
         }
       } else {
         throw Error(fmt::format("{}: merge key \"<<\" takes a mapping or a list of mappings",
@@ -123,19 +132,21 @@ class MergeKeyResolver {
     return merged;
   }
 
-  static void add_missing(YAML::Node& target, const YAML::Node& source) {
+  static void add_missing(YAML::Node& target, std::set<std::string>& present,
+                          const YAML::Node& source) {
     for (const auto& entry : source) {
-      const std::string& key = entry.first.Scalar();
-      if (!target[key]) target[key] = entry.second;
+      if (present.insert(entry.first.Scalar()).second) {
+        target.force_insert(entry.first, entry.second);
+      }
     }
   }
 
   std::string m_file;
   std::size_t m_expanded = 0;
   std::size_t m_depth = 0;
-  std::set<std::size_t> m_in_progress;  // byte offsets of the nodes being resolved
+  std::unordered_set<std::size_t> m_in_progress;  // byte offsets of the nodes being resolved
   // byte offset of a parsed node -> (its resolution, nodes it expands to)
-  std::map<std::size_t, std::pair<YAML::Node, std::size_t>> m_done;
+  std::unordered_map<std::size_t, std::pair<YAML::Node, std::size_t>> m_done;
 };
 
 }  // namespace
