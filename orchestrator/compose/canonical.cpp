@@ -135,14 +135,14 @@ class Entries {
     for (std::string_view key : order) {
       for (std::size_t i = 0; i < m_items.size(); ++i) {
         if (m_items[i].first == key) {
-          out.force_insert(m_items[i].first, m_items[i].second);
+          out.force_insert(key_node(m_items[i].first), m_items[i].second);
           placed[i] = true;
         }
       }
     }
     for (std::size_t i = 0; i < m_items.size(); ++i) {
       if (!placed[i]) {
-        out.force_insert(m_items[i].first, m_items[i].second);
+        out.force_insert(key_node(m_items[i].first), m_items[i].second);
       }
     }
     return out;
@@ -778,8 +778,8 @@ YAML::Node Canonicalizer::depends_on(const YAML::Node& in, const std::string& pa
     for (std::size_t i = 0; i < in.size(); ++i) {
       expect_string(in[i], index_path(path, i));
       YAML::Node dependency = new_node(YAML::NodeType::Map);
-      dependency["condition"] = string_node("service_started");
-      dependency["required"] = plain_node("true");
+      dependency.force_insert(key_node("condition"), string_node("service_started"));
+      dependency.force_insert(key_node("required"), plain_node("true"));
       out[in[i].Scalar()] = dependency;
     }
     return out;
@@ -984,15 +984,15 @@ YAML::Node Canonicalizer::ports(const YAML::Node& in, const std::string& path) c
     }
     for (const PortMapping& mapping : mappings) {
       YAML::Node port = new_node(YAML::NodeType::Map);
-      port["mode"] = string_node("ingress");
+      port.force_insert(key_node("mode"), string_node("ingress"));
       if (!mapping.host_ip.empty()) {
-        port["host_ip"] = string_node(mapping.host_ip);
+        port.force_insert(key_node("host_ip"), string_node(mapping.host_ip));
       }
-      port["target"] = plain_node(fmt::format("{}", mapping.target));
+      port.force_insert(key_node("target"), plain_node(fmt::format("{}", mapping.target)));
       if (!mapping.published.empty()) {
-        port["published"] = string_node(mapping.published);
+        port.force_insert(key_node("published"), string_node(mapping.published));
       }
-      port["protocol"] = string_node(mapping.protocol);
+      port.force_insert(key_node("protocol"), string_node(mapping.protocol));
       out.push_back(port);
     }
   }

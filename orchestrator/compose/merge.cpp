@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -511,7 +512,7 @@ YAML::Node as_build(const YAML::Node& node, const Path& path) {
     fail(path, fmt::format("expected a mapping or a string, got a {}", kind_name(node)));
   }
   YAML::Node out = new_node(YAML::NodeType::Map);
-  out.force_insert("context", clone_node(node));
+  out.force_insert(key_node("context"), clone_node(node));
   return out;
 }
 
@@ -782,7 +783,7 @@ void unify(YAML::Node node, const Path& path) {
 
 /// adopt_document's walk: `node` itself when nothing below it is shared or tagged, else a
 /// rebuilt container (or, for a node already seen elsewhere in the tree, a deep copy).
-YAML::Node unshare(const YAML::Node& node, std::set<const void*>& seen) {
+YAML::Node unshare(const YAML::Node& node, std::unordered_set<const void*>& seen) {
   // Nodes that alias each other share their data, and with it the address of its scalar.
   if (!seen.insert(&node.Scalar()).second) return copy_tree(node);
   if (has_merge_tag(node) && !node.IsMap() && !node.IsSequence()) return copy_scalar(node);
@@ -821,7 +822,8 @@ YAML::Node unshare(const YAML::Node& node, std::set<const void*>& seen) {
 }  // namespace
 
 YAML::Node adopt_document(const YAML::Node& document) {
-  std::set<const void*> seen;
+  std::unordered_set<const void*> seen;
+  seen.reserve(4096);
   return unshare(document, seen);
 }
 

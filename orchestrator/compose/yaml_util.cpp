@@ -21,6 +21,16 @@ void NodeArena::adopt(const YAML::Node& node) {
   m_pool.push_back(node);
 }
 
+YAML::Node NodeArena::key(std::string_view text) {
+  auto [it, inserted] = m_keys.try_emplace(std::string(text));
+  if (inserted) it->second = YAML::Node(it->first);
+  return it->second;
+}
+
+YAML::Node key_node(std::string_view text) {
+  return t_current_arena != nullptr ? t_current_arena->key(text) : YAML::Node(std::string(text));
+}
+
 YAML::Node new_node(YAML::NodeType::value type) {
   YAML::Node node(type);
   if (t_current_arena != nullptr) t_current_arena->adopt(node);

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <yaml-cpp/yaml.h>
 
@@ -24,13 +25,21 @@ class NodeArena {
   /// Moves `node` into this arena's pool (cheap: the new node's pool is small).
   void adopt(const YAML::Node& node);
 
+  /// One shared node per mapping key text ("type", "target", ...): keys are never changed.
+  YAML::Node key(std::string_view text);
+
  private:
   YAML::Node m_pool;
   NodeArena* m_previous;
+  std::unordered_map<std::string, YAML::Node> m_keys;
 };
 
 /// A new empty node of `type`, in the current arena's pool when there is one.
 YAML::Node new_node(YAML::NodeType::value type);
+
+/// A node for a mapping key with this text, shared within the current arena (a new scalar
+/// node costs yaml-cpp a memory pool of its own, and the same few keys recur everywhere).
+YAML::Node key_node(std::string_view text);
 
 /// A deep copy of `node` (marks are lost, as with YAML::Clone), in the current arena's pool.
 YAML::Node clone_node(const YAML::Node& node);
