@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -48,10 +50,29 @@ void name_resources(YAML::Node& model, const char* kind, const std::string& proj
   }
 }
 
-/// env_file contents, then `environment` on top; `KEY` entries from the environment.
+/// env_file contents, then `environment` on top; `KEY` entries from the environment. The
+/// mapping is rebuilt only when something changes (an env_file, or a `KEY` to look up).
 void resolve_environment(const std::string& name, YAML::Node service, const Environment& env) {
-  YAML::Node resolved = new_node(YAML::NodeType::Map);
-  if (const YAML::Node files = service["env_file"]) {
+  const YAML::Node& read = service;  // const lookups: yaml-cpp's non-const [] creates nodes
+  const YAML::Node files = read["env_file"];
+  const YAML::Node environment = read["environment"];
+  bool needs_lookup = false;
+  if (environment) {
+    for (const auto& entry : environment) needs_lookup = needs_lookup || entry.second.IsNull();
+  }
+  if (!files && !needs_lookup) return;
+
+  std::vector<std::pair<YAML::Node, YAML::Node>> resolved;  // in order, later wins in place
+  std::unordered_map<std::string, std::size_t> slot;
+  auto put = [&](const YAML::Node& key, const YAML::Node& value) {
+    auto [it, inserted] = slot.try_emplace(key.Scalar(), resolved.size());
+    if (inserted) {
+      resolved.emplace_back(key, value);
+    } else {
+      resolved[it->second].second = value;
+    }
+  };
+  if (files) {
     for (const auto& file : files) {
       const std::string path = file["path"].Scalar();
       const bool required = !file["required"] || file["required"].Scalar() == "true";
@@ -60,28 +81,29 @@ void resolve_environment(const std::string& name, YAML::Node service, const Envi
         throw Error(fmt::format("services.{}.env_file: env file {} not found", name, path));
       }
       for (const auto& entry : read_dotenv_file(path, env.lookup())) {
-        resolved[entry.key] = entry.value;
+        put(key_node(entry.key), YAML::Node(entry.value));
       }
     }
     service.remove("env_file");
   }
-  if (const YAML::Node environment = service["environment"]) {
+  if (environment) {
     for (const auto& entry : environment) {
-      const std::string& key = entry.first.Scalar();
-      if (entry.second.IsNull() ||
-          (entry.second.IsScalar() && entry.second.Tag() == "?" && entry.second.Scalar() == "~")) {
-        // `KEY` alone: the value comes from the environment; unset stays unset.
-        if (auto value = env.get(key)) {
-          resolved[key] = *value;
-        } else if (!resolved[key]) {
-          resolved[key] = new_node(YAML::NodeType::Null);
-        }
+      if (!entry.second.IsNull()) {
+        put(entry.first, entry.second);
         continue;
       }
-      resolved[key] = entry.second;
+      // `KEY` alone: the value comes from the environment; unset stays unset, unless an
+      // env_file gave it one.
+      if (auto value = env.get(entry.first.Scalar())) {
+        put(entry.first, YAML::Node(*value));
+      } else if (!slot.contains(entry.first.Scalar())) {
+        put(entry.first, new_node(YAML::NodeType::Null));
+      }
     }
   }
-  if (resolved.size() > 0) service["environment"] = resolved;
+  YAML::Node out = new_node(YAML::NodeType::Map);
+  for (const auto& [key, value] : resolved) out.force_insert(key, value);
+  if (out.size() > 0) service["environment"] = out;
 }
 
 }  // namespace
@@ -148,15 +170,16 @@ void apply_defaults(YAML::Node& model, const std::string& project, const std::st
       if (!service.IsMap()) {
         throw Error(fmt::format("services.{}: must be a mapping", name));
       }
-      if (!service["network_mode"]) {
-        if (!service["networks"] || service["networks"].size() == 0) {
+      const YAML::Node& read = service;  // const lookups: yaml-cpp's non-const [] creates nodes
+      if (!read["network_mode"]) {
+        if (!read["networks"] || read["networks"].size() == 0) {
           YAML::Node networks = new_node(YAML::NodeType::Map);
-          networks["default"] = new_node(YAML::NodeType::Null);
+          networks.force_insert(key_node("default"), new_node(YAML::NodeType::Null));
           service["networks"] = networks;
         }
-        if (service["networks"]["default"]) uses_default_network = true;
+        if (read["networks"]["default"]) uses_default_network = true;
       }
-      if (YAML::Node build = service["build"]) {
+      if (YAML::Node build = read["build"]) {
         if (!build["context"]) build["context"] = project_dir;
         if (!build["dockerfile"] && !build["dockerfile_inline"]) build["dockerfile"] = "Dockerfile";
       }
