@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -69,7 +70,7 @@ class ExtendsResolver {
 
     YAML::Node local = new_node(YAML::NodeType::Map);
     for (const auto& entry : definition) {
-      if (entry.first.Scalar() != "extends") local[entry.first.Scalar()] = entry.second;
+      if (entry.first.Scalar() != "extends") local.force_insert(entry.first, entry.second);
     }
     // The loader adopts or merges the file next, which copies whatever this result shares.
     return merge_services_shared(base, local);
@@ -90,20 +91,29 @@ class ExtendsResolver {
 }  // namespace
 
 void resolve_extends(LoadedFile& file, const FileLoader& load) {
-  YAML::Node services = file.document["services"];
+  const YAML::Node services = std::as_const(file.document)["services"];
   if (!services || !services.IsMap()) return;
   ExtendsResolver resolver(load);
   resolver.remember(file);
-  // Resolve every service against the file as written, then write the results back, so
-  // that a chain a -> b -> c reads b's own definition, not an already-merged one.
-  std::vector<std::pair<std::string, YAML::Node>> resolved;
+  // Resolve every service against the file as written, then put the results in a new
+  // services mapping, so that a chain a -> b -> c reads b's own definition, not an
+  // already-merged one (and no key is searched for: yaml-cpp compares keys one by one).
+  std::vector<YAML::Node> definitions;
+  bool any = false;
   for (const auto& entry : services) {
-    if (!entry.second.IsMap() || !entry.second["extends"]) continue;
+    if (!entry.second.IsMap() || !entry.second["extends"]) {
+      definitions.push_back(entry.second);
+      continue;
+    }
     std::vector<Link> chain;  // the links that led here; empty at the top
-    resolved.emplace_back(entry.first.Scalar(),
-                          resolver.resolve(file, entry.first.Scalar(), chain));
+    definitions.push_back(resolver.resolve(file, entry.first.Scalar(), chain));
+    any = true;
   }
-  for (auto& [name, definition] : resolved) services[name] = definition;
+  if (!any) return;
+  YAML::Node rebuilt = new_node(YAML::NodeType::Map);
+  std::size_t i = 0;
+  for (const auto& entry : services) rebuilt.force_insert(entry.first, definitions[i++]);
+  file.document["services"] = rebuilt;
 }
 
 }  // namespace berth::compose
