@@ -38,9 +38,7 @@ YAML::Node string_at(const YAML::Node& at, std::string_view value) {
   if (at.IsScalar() && at.Tag() == "!" && at.Scalar() == value) {
     return keep(at);
   }
-  YAML::Node node(std::string{value});
-  node.SetTag("!");
-  return node;
+  return new_scalar(value, "!");
 }
 
 YAML::Node string_node(std::string_view value) {
@@ -52,8 +50,7 @@ YAML::Node plain_at(const YAML::Node& at, std::string_view value) {
   if (at.IsScalar() && at.Tag() == "?" && at.Scalar() == value) {
     return keep(at);
   }
-  YAML::Node node(std::string{value});
-  node.SetTag("?");
+  YAML::Node node = new_scalar(value, "?");
   return node;
 }
 

@@ -27,6 +27,21 @@ YAML::Node NodeArena::key(std::string_view text) {
   return it->second;
 }
 
+YAML::Node NodeArena::scalar(std::string_view text) {
+  // Indexing one past the end of a sequence makes the node in the sequence's own pool. It
+  // gets its value at once: yaml-cpp makes the next one only after the last is defined.
+  YAML::Node node = m_pool[m_pool.size()];
+  node = std::string(text);
+  return node;
+}
+
+YAML::Node new_scalar(std::string_view text, const std::string& tag) {
+  YAML::Node node =
+      t_current_arena != nullptr ? t_current_arena->scalar(text) : YAML::Node(std::string(text));
+  node.SetTag(tag);
+  return node;
+}
+
 YAML::Node key_node(std::string_view text) {
   return t_current_arena != nullptr ? t_current_arena->key(text) : YAML::Node(std::string(text));
 }
@@ -42,8 +57,7 @@ YAML::Node clone_node(const YAML::Node& node) {
   // slower). A scalar gets no children, so it need not join the arena's pool.
   switch (node.Type()) {
     case YAML::NodeType::Scalar: {
-      YAML::Node copy(node.Scalar());
-      copy.SetTag(node.Tag());
+      YAML::Node copy = new_scalar(node.Scalar(), node.Tag());
       copy.SetStyle(node.Style());
       return copy;
     }

@@ -25,6 +25,9 @@ class NodeArena {
   /// Moves `node` into this arena's pool (cheap: the new node's pool is small).
   void adopt(const YAML::Node& node);
 
+  /// A new scalar made directly in this arena's pool (no pool of its own to merge).
+  YAML::Node scalar(std::string_view text);
+
   /// One shared node per mapping key text ("type", "target", ...): keys are never changed.
   YAML::Node key(std::string_view text);
 
@@ -36,6 +39,10 @@ class NodeArena {
 
 /// A new empty node of `type`, in the current arena's pool when there is one.
 YAML::Node new_node(YAML::NodeType::value type);
+
+/// A new scalar with `text` and `tag` ("!" quoted, "?" plain), in the current arena's pool
+/// when there is one.
+YAML::Node new_scalar(std::string_view text, const std::string& tag);
 
 /// A node for a mapping key with this text, shared within the current arena (a new scalar
 /// node costs yaml-cpp a memory pool of its own, and the same few keys recur everywhere).
