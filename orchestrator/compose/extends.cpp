@@ -24,7 +24,8 @@ struct Link {
 
 class ExtendsResolver {
  public:
-  explicit ExtendsResolver(const FileLoader& load) : m_load(load) {}
+  ExtendsResolver(const FileLoader& load, bool share_nodes)
+      : m_load(load), m_share_nodes(share_nodes) {}
 
   /// The service `service` of `file` with its own `extends` applied (not written back).
   /// `chain` holds the services whose extends led here; it is never empty when the service
@@ -73,7 +74,7 @@ class ExtendsResolver {
       if (entry.first.Scalar() != "extends") local.force_insert(entry.first, entry.second);
     }
     // The loader adopts or merges the file next, which copies whatever this result shares.
-    return merge_services_shared(base, local);
+    return m_share_nodes ? merge_services_shared(base, local) : merge_services(base, local);
   }
 
   void remember(const LoadedFile& file) { m_displays[file.path] = file.display; }
@@ -85,15 +86,16 @@ class ExtendsResolver {
   }
 
   const FileLoader& m_load;
+  bool m_share_nodes;
   std::map<std::string, std::string> m_displays;
 };
 
 }  // namespace
 
-void resolve_extends(LoadedFile& file, const FileLoader& load) {
+void resolve_extends(LoadedFile& file, const FileLoader& load, bool share_nodes) {
   const YAML::Node services = std::as_const(file.document)["services"];
   if (!services || !services.IsMap()) return;
-  ExtendsResolver resolver(load);
+  ExtendsResolver resolver(load, share_nodes);
   resolver.remember(file);
   // Resolve every service against the file as written, then put the results in a new
   // services mapping, so that a chain a -> b -> c reads b's own definition, not an

@@ -21,6 +21,11 @@ using FileLoader = std::function<const LoadedFile&(const std::string& path)>;
 
 /// Replaces, in `file.document`, each service that has `extends` by the merge of its base
 /// service (resolved recursively, chains allowed) and itself. Cycles are errors naming the chain.
-void resolve_extends(LoadedFile& file, const FileLoader& load);
+///
+/// With `share_nodes`, results may share nodes with their bases and keep merge tags below the
+/// keys merged (merge_services_shared): only for a file that adopt_document takes next (the
+/// first one) or that is only ever used as a base. Later -f files need plain copies, because
+/// their merge into the model still reads the tags.
+void resolve_extends(LoadedFile& file, const FileLoader& load, bool share_nodes);
 
 }  // namespace berth::compose

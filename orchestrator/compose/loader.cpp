@@ -98,9 +98,11 @@ class Pipeline {
     for (auto& source : files) {
       LoadedFile file = prepare(source, project_dir);
       apply_includes(file, project_dir, include_stack);
-      resolve_extends(file, [this](const std::string& path) -> const LoadedFile& {
-        return load_extended(path);
-      });
+      // The first file is adopted next, which consumes what extends leaves shared or tagged.
+      resolve_extends(
+          file,
+          [this](const std::string& path) -> const LoadedFile& { return load_extended(path); },
+          first);
       // The first file becomes the model without a deep copy (the common one-file case).
       model = first ? adopt_document(file.document) : merge_documents(model, file.document);
       first = false;
@@ -140,9 +142,11 @@ class Pipeline {
     SourceFile source = read(path, none);
     LoadedFile file = prepare(source, fs::dirname(path));
     auto [it, inserted] = m_extended.emplace(path, std::move(file));
-    resolve_extends(it->second, [this](const std::string& other) -> const LoadedFile& {
-      return load_extended(other);
-    });
+    // Only ever a base for other services, so its results may share nodes.
+    resolve_extends(
+        it->second,
+        [this](const std::string& other) -> const LoadedFile& { return load_extended(other); },
+        true);
     return it->second;
   }
 

@@ -141,6 +141,19 @@ TEST_F(Loader, ServicesExtendingOneBaseDoNotShareWhatTheyInherit) {
   EXPECT_EQ(services["base"]["environment"].size(), 1u);
 }
 
+TEST_F(Loader, MergeTagsInAnExtendedServiceApplyToTheExtendsOnly) {
+  // In the second file, !override replaces base's environment for web; merging that file
+  // into the first still merges web's environment with the first file's.
+  write("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: '1'}\n");
+  write("compose.override.yaml",
+        "services:\n  base:\n    image: x\n    environment: {B: '2'}\n"
+        "  web:\n    extends: base\n    environment: !override {C: '3'}\n");
+  const YAML::Node env = load().model["services"]["web"]["environment"];
+  EXPECT_EQ(env.size(), 2u);
+  EXPECT_EQ(env["A"].Scalar(), "1");
+  EXPECT_EQ(env["C"].Scalar(), "3");
+}
+
 TEST_F(Loader, ExtendsCycleIsNamed) {
   write("compose.yaml",
         "services:\n  a:\n    image: x\n    extends: b\n  b:\n    image: x\n    extends: a\n");
