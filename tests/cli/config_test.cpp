@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <ostream>
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,9 @@ const Golden k_goldens[] = {
      {"config"},
      k_projects + "/webstack/expected.yaml"},
 };
+
+/// gtest prints a parameter in test listings; the name says more than its bytes.
+void PrintTo(const Golden& golden, std::ostream* out) { *out << golden.name; }
 
 class ConfigGolden : public ::testing::TestWithParam<Golden> {};
 
