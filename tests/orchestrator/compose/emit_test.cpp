@@ -25,6 +25,52 @@ TEST(Emit, StringsThatReadAsOtherTypesAreQuoted) {
             "      G: \"0x1F\"\n    image: \"yes\"\n");
 }
 
+/// `x-k: <text>` printed from a quoted (string) scalar.
+std::string printed_string(const std::string& text) {
+  YAML::Node model;
+  model["x-k"] = text;
+  model["x-k"].SetTag("!");
+  return to_yaml(model, false);
+}
+
+TEST(Emit, QuotingDecisionsForEveryAmbiguousForm) {
+  // Strings a YAML 1.1 or 1.2 reader would take for numbers, booleans, nulls, base-60...
+  for (const char* text : {"-1", "+2", "1e5", "1.5E-3", ".5", "3.", "-.inf", ".NaN", "0x1f", "0o17",
+                           "1:20", "-1:2:3", "1_0:59.5", "Off", "~"}) {
+    EXPECT_EQ(printed_string(text), "x-k: \"" + std::string(text) + "\"\n") << text;
+  }
+  // ... and look-alikes that read back as strings, printed plain.
+  for (const char* text : {"1:60", "1:2x", "0x", "0o8", "e5", "1e", "1.2.3", "a1", "1-2", "1.5x",
+                           "inf", "nan", "v1.0"}) {
+    EXPECT_EQ(printed_string(text), "x-k: " + std::string(text) + "\n") << text;
+  }
+}
+
+TEST(Emit, AnyStringReadsBackUnchanged) {
+  const std::string texts[] = {":",         "- x",     "-x",          "#c",        "a #b",
+                               "a: b",      "a:b",     " lead",       "trail ",    "multi\nline",
+                               "tab\there", "quo\"te", "back\\slash", "ctl\x01",   "üñí",
+                               "[x]",       "{x}",     "*ref",        "&anchor",   "!tag",
+                               "|",         ">",       "'single'",    "%dir",      "@at",
+                               "`tick`",    "?",       "? q",         "trailing:", "x,y"};
+  for (const std::string& text : texts) {
+    YAML::Node model;
+    model["x-k"] = text;
+    model["x-k"].SetTag("!");
+    model[text] = "key";
+    const YAML::Node back = YAML::Load(to_yaml(model, false));
+    EXPECT_EQ(back["x-k"].Scalar(), text) << to_yaml(model, false);
+    EXPECT_EQ(back[text].Scalar(), "key") << to_yaml(model, false);
+  }
+}
+
+TEST(Emit, NestedSequencesAndMappingsInBlockStyle) {
+  const auto model = YAML::Load("x-a:\n  - [1, [2, 3]]\n  - {k: v, l: [w]}\n  - []\n  - {}\n");
+  EXPECT_EQ(to_yaml(model, false),
+            "x-a:\n  - - 1\n    - - 2\n      - 3\n  - k: v\n    l:\n      - w\n  - []\n"
+            "  - {}\n");
+}
+
 TEST(Emit, TypedScalarsAreNormalised) {
   const auto model = YAML::Load(
       "services:\n  web:\n    privileged: True\n    ports:\n      - target: '80'\n"
