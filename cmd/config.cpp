@@ -8,7 +8,7 @@
 #include "cmd/global_options.h"
 #include "orchestrator/compose/config_hash.h"
 #include "orchestrator/compose/emit.h"
-#include "orchestrator/compose/references.h"
+#include "orchestrator/compose/validate.h"
 #include "orchestrator/graph.h"
 #include "util/error.h"
 
@@ -33,14 +33,8 @@ struct ConfigOptions {
 /// Keeps only `selected` and what they depend on, as `config SERVICE...` shows them.
 void select_services(compose::Project& project, const std::vector<std::string>& selected) {
   if (selected.empty()) return;
-  orchestrator::ServiceGraph graph;
+  const orchestrator::ServiceGraph graph = compose::service_graph(project.model);
   YAML::Node services = project.model["services"];
-  for (const auto& name : project.service_names()) graph.add_service(name);
-  for (const auto& name : project.service_names()) {
-    for (const auto& ref : compose::service_references(services[name])) {
-      graph.add_dependency(name, ref.service);
-    }
-  }
   for (const auto& name : selected) {
     if (!graph.contains(name)) throw Error(fmt::format("no such service: {}", name));
   }

@@ -77,11 +77,13 @@ class Pipeline {
         m_warned(std::move(warned)) {}
 
   /// Reads and parses one file.
-  SourceFile read(const std::string& path, const LoadOptions& options) const {
+  /// `read_stdin` serves "-" (only -f names it); empty: this process's standard input.
+  SourceFile read(const std::string& path,
+                  const std::function<std::string()>& read_stdin = {}) const {
     std::string content;
     if (path == "-") {
-      content = options.read_stdin ? options.read_stdin()
-                                   : std::string(std::istreambuf_iterator<char>(std::cin), {});
+      content =
+          read_stdin ? read_stdin() : std::string(std::istreambuf_iterator<char>(std::cin), {});
     } else {
       content = fs::read_file(path);
     }
@@ -138,8 +140,7 @@ class Pipeline {
   /// A file named by `extends: {file: ...}`, loaded once, paths relative to its own directory.
   const LoadedFile& load_extended(const std::string& path) {
     if (auto it = m_extended.find(path); it != m_extended.end()) return it->second;
-    LoadOptions none;
-    SourceFile source = read(path, none);
+    SourceFile source = read(path);
     LoadedFile file = prepare(source, fs::dirname(path));
     auto [it, inserted] = m_extended.emplace(path, std::move(file));
     // Only ever a base for other services, so its results may share nodes.
@@ -201,8 +202,7 @@ class Pipeline {
       }
       Pipeline included(env, m_interpolate, m_working_dir, m_home, m_warned);
       std::vector<SourceFile> sources;
-      LoadOptions none;
-      for (const auto& path : paths) sources.push_back(included.read(path, none));
+      for (const auto& path : paths) sources.push_back(included.read(path));
       include_stack.insert(include_stack.end(), paths.begin(), paths.end());
       const YAML::Node model = included.load(std::move(sources), project_dir, include_stack);
       include_stack.resize(include_stack.size() - paths.size());
@@ -350,7 +350,8 @@ Project load_project(const LoadOptions& options) {
   auto warned = std::make_shared<std::set<std::string>>();
   Pipeline pipeline(env, options.interpolate, working_dir, home, warned);
   std::vector<SourceFile> sources;
-  for (const auto& path : project.config_files) sources.push_back(pipeline.read(path, options));
+  for (const auto& path : project.config_files)
+    sources.push_back(pipeline.read(path, options.read_stdin));
 
   project.name = resolve_project_name(options, env, sources, project_dir);
   env.set_default("COMPOSE_PROJECT_NAME", project.name);

@@ -104,17 +104,21 @@ void validate_model(const YAML::Node& model) {
   }
 }
 
-std::vector<std::string> start_order(const YAML::Node& model) {
+orchestrator::ServiceGraph service_graph(const YAML::Node& model) {
   orchestrator::ServiceGraph graph;
   const YAML::Node services = model["services"];
-  if (!services) return {};
+  if (!services) return graph;
   for (const auto& entry : services) graph.add_service(entry.first.Scalar());
   for (const auto& entry : services) {
     for (const auto& ref : service_references(entry.second)) {
       graph.add_dependency(entry.first.Scalar(), ref.service);
     }
   }
-  return graph.start_order();
+  return graph;
+}
+
+std::vector<std::string> start_order(const YAML::Node& model) {
+  return service_graph(model).start_order();
 }
 
 }  // namespace berth::compose

@@ -6,6 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "orchestrator/graph.h"
+
 namespace berth::compose {
 
 /// Throws berth::Error naming the service and the key: a service with neither image nor
@@ -13,6 +15,10 @@ namespace berth::compose {
 /// `networks`; `container_name` with more than one replica; `scale` and `deploy.replicas`
 /// that disagree.
 void validate_model(const YAML::Node& model);
+
+/// The services and every reference between them (depends_on, links, volumes_from,
+/// network_mode/ipc/pid service:), as a graph.
+orchestrator::ServiceGraph service_graph(const YAML::Node& model);
 
 /// Services in start order (dependencies first, names sorted among equals); a cycle is an
 /// error "dependency cycle: a -> b -> a".
