@@ -86,12 +86,12 @@ void check_service(const YAML::Node& model, const std::string& name, const YAML:
                               ref.service, ref.kind));
     }
   }
-  if (service["container_name"] && replicas_of(name, service) > 1) {
+  const long replicas = replicas_of(name, service);  // also checks scale vs deploy.replicas
+  if (service["container_name"] && replicas > 1) {
     throw Error(
         fmt::format("services.{}: container_name \"{}\" cannot be used with more than one replica",
                     name, service["container_name"].Scalar()));
   }
-  replicas_of(name, service);
 }
 
 }  // namespace

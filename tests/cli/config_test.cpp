@@ -305,6 +305,8 @@ TEST(ConfigCli, SemanticErrorsNameServiceAndKey) {
        "service \"web\" declares mutually exclusive `network_mode` and `networks`"},
       {"services:\n  web:\n    image: a\n    container_name: w\n    scale: 2\n",
        "services.web: container_name \"w\" cannot be used with more than one replica"},
+      {"services:\n  web:\n    image: a\n    scale: 2\n    deploy: {replicas: 3}\n",
+       "services.web: scale (2) and deploy.replicas (3) disagree; set only one of them"},
   };
   for (const auto& c : cases) {
     TempDir dir;
