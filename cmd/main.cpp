@@ -6,8 +6,10 @@
 
 #include "cmd/global_options.h"
 #include "util/error.h"
+#include "util/heap.h"
 
 int main(int argc, char** argv) {
+  berth::util::prepare_heap_for_burst();
   CLI::App app{"berth: a daemonless, Compose-compatible container orchestrator", "berth"};
   app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
   app.require_subcommand(1);
