@@ -32,5 +32,6 @@ struct GlobalOptions {
 
 /// Each command file adds its subcommand; `global` outlives the parse.
 void add_config_command(CLI::App& app, const GlobalOptions& global);
+void add_image_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

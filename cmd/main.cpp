@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   berth::cmd::GlobalOptions global;
   global.add_to(app);
   berth::cmd::add_config_command(app, global);
+  berth::cmd::add_image_command(app, global);
 
   try {
     app.parse(argc, argv);

@@ -13,10 +13,10 @@
 #include <fmt/format.h>
 
 #include "orchestrator/compose/port_spec.h"
-#include "orchestrator/compose/shell_words.h"
 #include "orchestrator/compose/units.h"
 #include "orchestrator/compose/yaml_util.h"
 #include "util/error.h"
+#include "util/shell_words.h"
 #include "util/strings.h"
 
 namespace berth::compose {

@@ -1,8 +1,8 @@
-#include "orchestrator/compose/shell_words.h"
+#include "util/shell_words.h"
 
 #include "util/error.h"
 
-namespace berth::compose {
+namespace berth {
 namespace {
 
 bool is_blank(char c) {
@@ -101,4 +101,4 @@ std::vector<std::string> split_shell_words(std::string_view text) {
   return WordSplitter(text).split();
 }
 
-}  // namespace berth::compose
+}  // namespace berth

@@ -1,4 +1,4 @@
-#include "orchestrator/compose/shell_words.h"
+#include "util/shell_words.h"
 
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 
 #include "util/error.h"
 
-namespace berth::compose {
+namespace berth {
 namespace {
 
 using Words = std::vector<std::string>;
@@ -93,4 +93,4 @@ TEST(SplitShellWords, Errors) {
 }
 
 }  // namespace
-}  // namespace berth::compose
+}  // namespace berth

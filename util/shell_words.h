@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace berth::compose {
+namespace berth {
 
 /// Splits a command line into words as POSIX sh does, without any expansion: blanks (space,
 /// tab, newline) separate words; '...' is literal; inside "..." a backslash escapes only
@@ -14,4 +14,4 @@ namespace berth::compose {
 /// Throws berth::Error on an unterminated quote or a trailing backslash.
 std::vector<std::string> split_shell_words(std::string_view text);
 
-}  // namespace berth::compose
+}  // namespace berth
