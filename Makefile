@@ -36,6 +36,7 @@ fuzz-build: setup
 bench: build
 	@./bench/startup.sh
 	@./bench/config.sh
+	@./bench/pull.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
