@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -172,81 +173,115 @@ std::uintmax_t largest_file(const std::string& dir) {
   return largest;
 }
 
-TEST_F(ImagePull, APullKilledHalfwayLeavesNothingAndTheNextOneCompletes) {
-  // An image with an incompressible 4 MB file, so its layer blob is big.
-  {
-    TempDir tree;
-    std::filesystem::create_directories(tree.path() + "/data");
-    std::ifstream random("/dev/urandom", std::ios::binary);
-    std::string bytes(4 << 20, '\0');
-    random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    std::ofstream(tree.path() + "/data/random", std::ios::binary) << bytes;
-    const std::string command =
-        "tar -C '" + tree.path() + "' -cf '" + m_work.path() + "/big.tar' .";
-    ASSERT_EQ(std::system(command.c_str()), 0);
+/// A registry that serves one image of the "source" store by hand, so a test can break or
+/// corrupt the layer transfer. The image has an incompressible 4 MB file, so its layer blob
+/// is big.
+class HandServedImage : public ImagePull {
+ protected:
+  void SetUp() override {
+    ImagePull::SetUp();
+    if (IsSkipped()) return;
+    {
+      TempDir tree;
+      std::filesystem::create_directories(tree.path() + "/data");
+      std::ifstream random("/dev/urandom", std::ios::binary);
+      std::string bytes(4 << 20, '\0');
+      random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      std::ofstream(tree.path() + "/data/random", std::ios::binary) << bytes;
+      const std::string command =
+          "tar -C '" + tree.path() + "' -cf '" + m_work.path() + "/big.tar' .";
+      ASSERT_EQ(std::system(command.c_str()), 0);
+    }
+    ASSERT_EQ(berth({"image", "import", m_work.path() + "/big.tar", "big:1"}, "source").exit_code,
+              0);
+    m_source = inspect("big:1", "source");
+    m_manifest_digest = m_source["Descriptor"]["digest"];
+    const json manifest = json::parse(blob("source", m_manifest_digest));
+    m_config_digest = manifest["config"]["digest"];
+    m_layer_digest = manifest["layers"][0]["digest"];
+    m_layer = blob("source", m_layer_digest);
+    m_server = std::make_unique<TinyHttpServer>(
+        [this](const SeenRequest& request) { return answer(request); });
+    m_name = m_server->host_port() + "/team/big:1";
   }
-  ASSERT_EQ(berth({"image", "import", m_work.path() + "/big.tar", "big:1"}, "source").exit_code, 0);
-  const json source = inspect("big:1", "source");
-  const std::string manifest_digest = source["Descriptor"]["digest"];
-  const std::string manifest_type = source["Descriptor"]["mediaType"];
-  const json manifest = json::parse(blob("source", manifest_digest));
-  const std::string config_digest = manifest["config"]["digest"];
-  const std::string layer_digest = manifest["layers"][0]["digest"];
-  const std::string layer = blob("source", layer_digest);
 
-  // A registry that breaks the layer's transfer halfway while `broken` is set; berth then
-  // waits before retrying, which is when the test kills it.
-  std::atomic<bool> broken{true};
-  TinyHttpServer server([&](const SeenRequest& request) {
+  CannedResponse answer(const SeenRequest& request) {
     CannedResponse response;
     const std::string& target = request.target;
     if (target == "/v2/") {
       response.body = "{}";
     } else if (target.ends_with("/manifests/1") ||
-               target.ends_with("/manifests/" + manifest_digest)) {
-      response.body = blob("source", manifest_digest);
-      response.headers = {{"Content-Type", manifest_type},
-                          {"Docker-Content-Digest", manifest_digest}};
-    } else if (target.ends_with("/blobs/" + config_digest)) {
-      response.body = blob("source", config_digest);
-    } else if (target.ends_with("/blobs/" + layer_digest)) {
-      response.body = layer;
-      if (broken) response.cut_after = layer.size() / 2;
+               target.ends_with("/manifests/" + m_manifest_digest)) {
+      response.body = blob("source", m_manifest_digest);
+      response.headers = {{"Content-Type", m_source["Descriptor"]["mediaType"]},
+                          {"Docker-Content-Digest", m_manifest_digest}};
+    } else if (target.ends_with("/blobs/" + m_config_digest)) {
+      response.body = blob("source", m_config_digest);
+    } else if (target.ends_with("/blobs/" + m_layer_digest)) {
+      response.body = m_layer;
+      if (m_corrupt) response.body[response.body.size() / 2] ^= 1;
+      if (m_broken) response.cut_after = m_layer.size() / 2;
     } else {
       response.status = 404;
       response.body = R"({"errors":[{"code":"NOT_FOUND","message":"not found"}]})";
     }
     return response;
-  });
-  const std::string name = server.host_port() + "/team/big:1";
+  }
+
+  json m_source;
+  std::string m_manifest_digest;
+  std::string m_config_digest;
+  std::string m_layer_digest;
+  std::string m_layer;
+  std::atomic<bool> m_broken{false};   // the layer's transfer breaks halfway
+  std::atomic<bool> m_corrupt{false};  // one bit of the layer is flipped
+  std::unique_ptr<TinyHttpServer> m_server;
+  std::string m_name;
+};
+
+TEST_F(HandServedImage, APullKilledHalfwayLeavesNothingAndTheNextOneCompletes) {
+  // The transfer breaks halfway; berth then waits before retrying, which is when it is killed.
+  m_broken = true;
   const std::string log = m_work.path() + "/killed-pull.log";
-  const pid_t pid = spawn_berth({"image", "pull", "-q", name}, environment("root"), log);
+  const pid_t pid = spawn_berth({"image", "pull", "-q", m_name}, environment("root"), log);
   ASSERT_GT(pid, 0);
   const std::string tmp = m_work.path() + "/root/images/tmp";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (largest_file(tmp) < layer.size() / 4 && std::chrono::steady_clock::now() < deadline) {
+  while (largest_file(tmp) < m_layer.size() / 4 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   // Buffered writes reach the file in steps, so a quarter on disk means mid-transfer.
-  const bool halfway = largest_file(tmp) >= layer.size() / 4;
+  const bool halfway = largest_file(tmp) >= m_layer.size() / 4;
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ASSERT_TRUE(halfway) << "berth never wrote half of the layer: " << read_text(log);
 
   // Nothing partial is visible: no layer blob, no unpacked layer, no image.
   const std::string images = m_work.path() + "/root/images";
-  EXPECT_FALSE(std::filesystem::exists(images + "/blobs/sha256/" + layer_digest.substr(7)));
+  EXPECT_FALSE(std::filesystem::exists(images + "/blobs/sha256/" + m_layer_digest.substr(7)));
   EXPECT_TRUE(!std::filesystem::exists(images + "/layers") ||
               std::filesystem::is_empty(images + "/layers"));
   EXPECT_EQ(berth({"image", "ls", "-q"}).out, "");
 
-  broken = false;
-  auto completed = berth({"image", "pull", "-q", name});
+  m_broken = false;
+  auto completed = berth({"image", "pull", "-q", m_name});
   ASSERT_EQ(completed.exit_code, 0) << completed.err;
-  EXPECT_EQ(inspect(name)["Id"], source["Id"]);
+  EXPECT_EQ(inspect(m_name)["Id"], m_source["Id"]);
   // The killed pull's temp file goes with the next garbage collection.
   ASSERT_EQ(berth({"image", "prune", "-f"}).exit_code, 0);
   EXPECT_TRUE(std::filesystem::is_empty(tmp));
+}
+
+TEST_F(HandServedImage, ALayerThatDoesNotMatchItsDigestIsRefused) {
+  m_corrupt = true;
+  auto pulled = berth({"image", "pull", "-q", m_name});
+  EXPECT_EQ(pulled.exit_code, 1);
+  EXPECT_THAT(pulled.err,
+              ::testing::MatchesRegex("berth: error: blob " + m_layer_digest +
+                                      ": digest mismatch \\(got sha256:[0-9a-f]{64}\\)\n"));
+  const std::string images = m_work.path() + "/root/images";
+  EXPECT_FALSE(std::filesystem::exists(images + "/blobs/sha256/" + m_layer_digest.substr(7)));
+  EXPECT_EQ(berth({"image", "ls", "-q"}).out, "");
 }
 
 }  // namespace

@@ -80,6 +80,24 @@ TEST_F(ImageCli, ImportMakesAnImageWithTheTarAsItsLayer) {
   EXPECT_EQ(berth({"image", "ls", "-q"}).out, image["Id"].get<std::string>().substr(7, 12) + "\n");
 }
 
+TEST_F(ImageCli, HistoryAndJsonListing) {
+  ASSERT_EQ(berth({"image", "import", "-m", "made by a test", m_rootfs, "bb:1"}).exit_code, 0);
+  const std::string id = inspect("bb:1")["Id"];
+  auto history = berth({"image", "history", "bb:1"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_THAT(history.out, ::testing::MatchesRegex(
+                               "IMAGE +CREATED +CREATED BY +SIZE +COMMENT\n" + id.substr(7, 12) +
+                               " +(Less than a second|[0-9]+ seconds?) ago +berth image import +"
+                               "[0-9.]+[kM]B +made by a test\n"));
+  auto listed = berth({"image", "ls", "--format", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const json row = json::parse(listed.out);
+  EXPECT_EQ(row["Repository"], "bb");
+  EXPECT_EQ(row["Tag"], "1");
+  EXPECT_EQ(row["ID"], id.substr(7, 12));
+  EXPECT_EQ(row["Digest"], "<none>");  // never pushed or pulled: no registry digest
+}
+
 TEST_F(ImageCli, TagRemoveAndPrune) {
   ASSERT_EQ(berth({"image", "import", m_rootfs, "bb:1"}).exit_code, 0);
   ASSERT_EQ(berth({"image", "tag", "bb:1", "localhost:5000/team/bb:2"}).exit_code, 0);
