@@ -30,8 +30,16 @@ struct GlobalOptions {
   compose::LoadOptions load_options() const;
 };
 
+/// Thrown by a command whose exit code is not berth's own success or failure (`container
+/// run` exits with the container's code); main() turns it into the process's exit code.
+struct ExitCode {
+  int code;
+};
+
 /// Each command file adds its subcommand; `global` outlives the parse.
 void add_config_command(CLI::App& app, const GlobalOptions& global);
 void add_image_command(CLI::App& app, const GlobalOptions& global);
+void add_container_command(CLI::App& app, const GlobalOptions& global);
+void add_monitor_command(CLI::App& app);
 
 }  // namespace berth::cmd

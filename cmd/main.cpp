@@ -1,5 +1,6 @@
 // berth: the command table and the one place errors become a message and an exit code.
 #include <iostream>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,7 +10,8 @@
 #include "util/heap.h"
 
 int main(int argc, char** argv) {
-  berth::util::prepare_heap_for_burst();
+  // The monitor lives as long as its container and must stay small: no burst heap for it.
+  if (argc < 2 || std::string_view(argv[1]) != "_monitor") berth::util::prepare_heap_for_burst();
   CLI::App app{"berth: a daemonless, Compose-compatible container orchestrator", "berth"};
   app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
   app.require_subcommand(1);
@@ -19,6 +21,8 @@ int main(int argc, char** argv) {
   global.add_to(app);
   berth::cmd::add_config_command(app, global);
   berth::cmd::add_image_command(app, global);
+  berth::cmd::add_container_command(app, global);
+  berth::cmd::add_monitor_command(app);
 
   try {
     app.parse(argc, argv);
@@ -26,6 +30,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::cerr << "berth: error: " << e.what() << "\n";
     return 2;
+  } catch (const berth::cmd::ExitCode& e) {
+    return e.code;
   } catch (const berth::Error& e) {
     std::cerr << "berth: error: " << e.what() << "\n";
     return 1;

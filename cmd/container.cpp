@@ -1,0 +1,427 @@
+// `berth container ...`: Docker's single-container verbs. Flags and printing only; the work
+// is in orchestrator/containers.
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cmd/container_flags.h"
+#include "cmd/global_options.h"
+#include "cmd/image_output.h"
+#include "orchestrator/containers/lifecycle.h"
+#include "orchestrator/containers/logs.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace berth::cmd {
+
+namespace {
+
+using containers::ContainerRecord;
+using containers::ContainerStore;
+using nlohmann::json;
+
+ContainerStore store_of(const GlobalOptions& global) {
+  return ContainerStore(global.root, global.runroot);
+}
+
+/// The berth binary itself: the monitor is `berth _monitor`.
+std::string self_executable() {
+  char path[4096];
+  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (length <= 0) throw Error("cannot find berth's own executable (/proc/self/exe)");
+  return std::string(path, static_cast<std::size_t>(length));
+}
+
+int signal_number(const std::string& text) {
+  std::string name = text;
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name.starts_with("SIG")) name = name.substr(3);
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+    const int number = std::stoi(name);
+    if (number > 0 && number < NSIG) return number;
+  }
+  for (int number = 1; number < NSIG; ++number) {
+    const char* abbrev = ::sigabbrev_np(number);
+    if (abbrev != nullptr && name == abbrev) return number;
+  }
+  throw Error("invalid signal \"" + text + "\"");
+}
+
+ContainerRecord create_from(const GlobalOptions& global, const RunFlags& flags) {
+  const image::ImageStore images(global.root);
+  containers::CreateOptions options;
+  options.runtime = flags.runtime;
+  options.auto_remove = flags.auto_remove;
+  return containers::create_container(images, store_of(global),
+                                      to_spec(flags, fs::current_directory()), options);
+}
+
+int run_run(const GlobalOptions& global, const RunFlags& flags) {
+  global.prepare();
+  if (flags.tty || flags.interactive) {
+    throw Error("-i and -t are not supported yet; run without them (output is still shown)");
+  }
+  const ContainerStore store = store_of(global);
+  const ContainerRecord record = create_from(global, flags);
+  try {
+    containers::start_container(store, record, self_executable());
+  } catch (const Error&) {
+    if (record.auto_remove) containers::remove_container(store, record, true);
+    throw;
+  }
+  if (flags.detach) {
+    std::cout << record.id << "\n";
+    return 0;
+  }
+  // Attached: the container's output as it comes, then its exit code as ours.
+  containers::LogOptions log_options;
+  log_options.follow = true;
+  containers::print_logs(store, record, log_options, std::cout, std::cerr);
+  const int exit_code = containers::wait_container(store, record);
+  if (record.auto_remove) containers::remove_container(store, record, true);
+  return exit_code;
+}
+
+void run_create(const GlobalOptions& global, const RunFlags& flags) {
+  global.prepare();
+  std::cout << create_from(global, flags).id << "\n";
+}
+
+void run_start(const GlobalOptions& global, const std::vector<std::string>& names) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  for (const auto& name : names) {
+    const ContainerRecord record = store.find(name);
+    const auto live = store.live_state(record.id);
+    if (live.state.status != "running" && live.state.status != "restarting") {
+      containers::start_container(store, record, self_executable());
+    }
+    std::cout << name << "\n";
+  }
+}
+
+void run_stop(const GlobalOptions& global, const std::vector<std::string>& names, int timeout) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  for (const auto& name : names) {
+    std::optional<std::chrono::seconds> grace;
+    if (timeout >= 0) grace = std::chrono::seconds(timeout);
+    containers::stop_container(store, store.find(name), grace);
+    std::cout << name << "\n";
+  }
+}
+
+void run_kill(const GlobalOptions& global, const std::vector<std::string>& names,
+              const std::string& signal) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  const int number = signal_number(signal);
+  for (const auto& name : names) {
+    containers::kill_container(store, store.find(name), number);
+    std::cout << name << "\n";
+  }
+}
+
+void run_restart(const GlobalOptions& global, const std::vector<std::string>& names, int timeout) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  for (const auto& name : names) {
+    const ContainerRecord record = store.find(name);
+    std::optional<std::chrono::seconds> grace;
+    if (timeout >= 0) grace = std::chrono::seconds(timeout);
+    containers::stop_container(store, record, grace);
+    containers::start_container(store, record, self_executable());
+    std::cout << name << "\n";
+  }
+}
+
+void run_remove(const GlobalOptions& global, const std::vector<std::string>& names, bool force) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  std::string first_error;
+  for (const auto& name : names) {
+    try {
+      containers::remove_container(store, store.find(name), force);
+      std::cout << name << "\n";
+    } catch (const Error& e) {
+      // Docker removes what it can and reports each failure.
+      if (first_error.empty())
+        first_error = e.what();
+      else
+        std::cerr << "berth: error: " << e.what() << "\n";
+    }
+  }
+  if (!first_error.empty()) throw Error(first_error);
+}
+
+int run_wait(const GlobalOptions& global, const std::vector<std::string>& names) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  int last = 0;
+  for (const auto& name : names) {
+    last = containers::wait_container(store, store.find(name));
+    std::cout << last << "\n";
+  }
+  return 0;
+}
+
+/// "Up 5 seconds", "Exited (0) 2 minutes ago", "Created" (Docker's STATUS column).
+std::string status_text(const containers::ContainerStore::LiveState& live) {
+  const auto& state = live.state;
+  std::string text;
+  if (state.status == "running" || state.status == "paused") {
+    std::string since = time_ago(parse_time(state.started_at));
+    if (since.ends_with(" ago")) since.resize(since.size() - 4);
+    text = "Up " + since;
+    if (state.status == "paused") text += " (Paused)";
+    if (!state.health.empty()) text += " (" + state.health + ")";
+  } else if (state.status == "restarting") {
+    text =
+        fmt::format("Restarting ({}) {}", state.exit_code, time_ago(parse_time(state.finished_at)));
+  } else if (state.status == "exited") {
+    text = fmt::format("Exited ({}) {}", state.exit_code, time_ago(parse_time(state.finished_at)));
+  } else {
+    text = "Created";
+  }
+  if (live.monitor_lost) text += " (monitor lost)";
+  return text;
+}
+
+std::string command_text(const ContainerRecord& record) {
+  std::vector<std::string> words;
+  const json& image = record.image_config;
+  if (record.spec.entrypoint) {
+    words = *record.spec.entrypoint;
+  } else if (image.contains("Entrypoint") && image["Entrypoint"].is_array()) {
+    words = image["Entrypoint"].get<std::vector<std::string>>();
+  }
+  if (record.spec.command) {
+    words.insert(words.end(), record.spec.command->begin(), record.spec.command->end());
+  } else if (!record.spec.entrypoint && image.contains("Cmd") && image["Cmd"].is_array()) {
+    const auto cmd = image["Cmd"].get<std::vector<std::string>>();
+    words.insert(words.end(), cmd.begin(), cmd.end());
+  }
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+  if (text.size() > 20) text = text.substr(0, 19) + "…";
+  return "\"" + text + "\"";
+}
+
+struct ListFlags {
+  bool all = false;
+  bool quiet = false;
+  std::vector<std::string> filters;
+  std::string format;
+};
+
+void run_list(const GlobalOptions& global, const ListFlags& flags) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  std::vector<std::pair<std::string, std::string>> label_filters;
+  for (const auto& filter : flags.filters) {
+    if (!filter.starts_with("label="))
+      throw Error("invalid --filter \"" + filter + "\": only label=KEY[=VALUE] is supported");
+    const std::string rest = filter.substr(6);
+    const auto equals = rest.find('=');
+    label_filters.emplace_back(rest.substr(0, equals),
+                               equals == std::string::npos ? "\x01" : rest.substr(equals + 1));
+  }
+  Table table({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+  for (const auto& record : store.list()) {
+    const auto live = store.live_state(record.id);
+    const bool running = live.state.status == "running" || live.state.status == "restarting" ||
+                         live.state.status == "paused";
+    if (!flags.all && !running) continue;
+    bool wanted = true;
+    for (const auto& [key, value] : label_filters) {
+      const auto it = record.spec.labels.find(key);
+      if (it == record.spec.labels.end() || (value != "\x01" && it->second != value))
+        wanted = false;
+    }
+    if (!wanted) continue;
+    if (flags.quiet) {
+      std::cout << record.id.substr(0, 12) << "\n";
+    } else if (flags.format == "json") {
+      json row = {{"ID", record.id.substr(0, 12)},
+                  {"Image", record.image},
+                  {"Command", command_text(record)},
+                  {"CreatedAt", record.created},
+                  {"State", live.state.status},
+                  {"Status", status_text(live)},
+                  {"Names", record.name},
+                  {"Labels", record.spec.labels},
+                  {"Ports", ""}};
+      std::cout << row.dump() << "\n";
+    } else {
+      table.add({record.id.substr(0, 12), record.image, command_text(record),
+                 time_ago(parse_time(record.created)), status_text(live), "", record.name});
+    }
+  }
+  if (!flags.quiet && flags.format != "json") std::cout << table.render();
+}
+
+void run_logs(const GlobalOptions& global, const std::string& name,
+              const containers::LogOptions& options) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  containers::print_logs(store, store.find(name), options, std::cout, std::cerr);
+}
+
+void run_inspect(const GlobalOptions& global, const std::vector<std::string>& names) {
+  global.prepare();
+  const ContainerStore store = store_of(global);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& name : names) {
+    const ContainerRecord record = store.find(name);
+    const auto live = store.live_state(record.id);
+    const auto& state = live.state;
+    nlohmann::ordered_json item;
+    item["Id"] = record.id;
+    item["Created"] = record.created;
+    item["Name"] = "/" + record.name;
+    item["Image"] = record.image_id;
+    item["State"] = {{"Status", state.status},
+                     {"Running", state.status == "running"},
+                     {"Paused", state.status == "paused"},
+                     {"Restarting", state.status == "restarting"},
+                     {"OOMKilled", state.oom_killed},
+                     {"Dead", live.monitor_lost},
+                     {"Pid", state.pid},
+                     {"ExitCode", state.exit_code},
+                     {"Error", state.error},
+                     {"StartedAt", state.started_at},
+                     {"FinishedAt", state.finished_at}};
+    if (!state.health.empty()) {
+      json log = json::array();
+      for (const auto& result : state.health_log) {
+        log.push_back({{"Start", result.start},
+                       {"End", result.end},
+                       {"ExitCode", result.exit_code},
+                       {"Output", result.output}});
+      }
+      item["State"]["Health"] = {
+          {"Status", state.health}, {"FailingStreak", state.failing_streak}, {"Log", log}};
+    }
+    item["RestartCount"] = state.restart_count;
+    item["Driver"] = "overlay";
+    item["LogPath"] = store.paths(record.id).log();
+    item["Config"] = {{"Image", record.image},
+                      {"Labels", record.spec.labels},
+                      {"Hostname", record.spec.hostname.empty() ? record.id.substr(0, 12)
+                                                                : record.spec.hostname}};
+    item["HostConfig"] = {{"Runtime", record.runtime},
+                          {"AutoRemove", record.auto_remove},
+                          {"NetworkMode", record.spec.network}};
+    out.push_back(item);
+  }
+  std::cout << out.dump(4) << "\n";
+}
+
+}  // namespace
+
+void add_container_command(CLI::App& app, const GlobalOptions& global) {
+  CLI::App* container = app.add_subcommand("container", "Manage containers");
+  container->require_subcommand(1);
+
+  auto run_flags = std::make_shared<RunFlags>();
+  CLI::App* run = container->add_subcommand("run", "Create and start a container");
+  add_run_flags(*run, *run_flags);
+  run->add_flag("-d,--detach", run_flags->detach, "Run in the background; print the id");
+  run->callback([&global, run_flags] {
+    const int code = run_run(global, *run_flags);
+    if (code != 0) throw ExitCode(code);
+  });
+
+  auto create_flags = std::make_shared<RunFlags>();
+  CLI::App* create = container->add_subcommand("create", "Create a container without starting it");
+  add_run_flags(*create, *create_flags);
+  create->callback([&global, create_flags] { run_create(global, *create_flags); });
+
+  auto start_names = std::make_shared<std::vector<std::string>>();
+  CLI::App* start = container->add_subcommand("start", "Start stopped containers");
+  start->add_option("container", *start_names, "Names or ids")->required();
+  start->callback([&global, start_names] { run_start(global, *start_names); });
+
+  auto stop_names = std::make_shared<std::vector<std::string>>();
+  auto stop_timeout = std::make_shared<int>(-1);
+  CLI::App* stop = container->add_subcommand("stop", "Stop running containers");
+  stop->add_option("container", *stop_names, "Names or ids")->required();
+  stop->add_option("-t,--time", *stop_timeout, "Seconds to wait before SIGKILL");
+  stop->callback(
+      [&global, stop_names, stop_timeout] { run_stop(global, *stop_names, *stop_timeout); });
+
+  auto restart_names = std::make_shared<std::vector<std::string>>();
+  auto restart_timeout = std::make_shared<int>(-1);
+  CLI::App* restart = container->add_subcommand("restart", "Restart containers");
+  restart->add_option("container", *restart_names, "Names or ids")->required();
+  restart->add_option("-t,--time", *restart_timeout, "Seconds to wait before SIGKILL");
+  restart->callback([&global, restart_names, restart_timeout] {
+    run_restart(global, *restart_names, *restart_timeout);
+  });
+
+  auto kill_names = std::make_shared<std::vector<std::string>>();
+  auto kill_signal = std::make_shared<std::string>("KILL");
+  CLI::App* kill = container->add_subcommand("kill", "Send a signal to containers");
+  kill->add_option("container", *kill_names, "Names or ids")->required();
+  kill->add_option("-s,--signal", *kill_signal, "Signal (default KILL)");
+  kill->callback(
+      [&global, kill_names, kill_signal] { run_kill(global, *kill_names, *kill_signal); });
+
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  auto rm_force = std::make_shared<bool>(false);
+  auto rm_volumes = std::make_shared<bool>(false);
+  CLI::App* rm = container->add_subcommand("rm", "Remove containers");
+  rm->alias("remove");
+  rm->add_option("container", *rm_names, "Names or ids")->required();
+  rm->add_flag("-f,--force", *rm_force, "Kill a running container first");
+  rm->add_flag("-v,--volumes", *rm_volumes, "Remove anonymous volumes (none yet)");
+  rm->callback([&global, rm_names, rm_force] { run_remove(global, *rm_names, *rm_force); });
+
+  auto list_flags = std::make_shared<ListFlags>();
+  CLI::App* list = container->add_subcommand("ls", "List containers");
+  list->alias("list");
+  list->alias("ps");
+  list->add_flag("-a,--all", list_flags->all, "Show stopped containers too");
+  list->add_flag("-q,--quiet", list_flags->quiet, "Only ids");
+  list->add_option("--filter", list_flags->filters, "label=KEY[=VALUE]");
+  list->add_option("--format", list_flags->format, "table or json");
+  list->callback([&global, list_flags] { run_list(global, *list_flags); });
+
+  auto logs_name = std::make_shared<std::string>();
+  auto logs_options = std::make_shared<containers::LogOptions>();
+  auto logs_tail = std::make_shared<std::string>("all");
+  CLI::App* logs = container->add_subcommand("logs", "Show a container's output");
+  logs->add_option("container", *logs_name, "Name or id")->required();
+  logs->add_flag("-f,--follow", logs_options->follow, "Keep printing new output");
+  logs->add_flag("-t,--timestamps", logs_options->timestamps, "Prefix each line with its time");
+  logs->add_option("-n,--tail", *logs_tail, "Lines from the end (default all)");
+  logs->add_option("--since", logs_options->since, "Only lines at or after (RFC 3339)");
+  logs->add_option("--until", logs_options->until, "Only lines before (RFC 3339)");
+  logs->callback([&global, logs_name, logs_options, logs_tail] {
+    if (*logs_tail != "all") {
+      if (logs_tail->empty() || logs_tail->find_first_not_of("0123456789") != std::string::npos) {
+        throw Error("invalid --tail \"" + *logs_tail + "\": expected a number or all");
+      }
+      logs_options->tail = std::stoll(*logs_tail);
+    }
+    run_logs(global, *logs_name, *logs_options);
+  });
+
+  auto inspect_names = std::make_shared<std::vector<std::string>>();
+  CLI::App* inspect = container->add_subcommand("inspect", "Show containers' details as JSON");
+  inspect->add_option("container", *inspect_names, "Names or ids")->required();
+  inspect->callback([&global, inspect_names] { run_inspect(global, *inspect_names); });
+
+  auto wait_names = std::make_shared<std::vector<std::string>>();
+  CLI::App* wait =
+      container->add_subcommand("wait", "Wait for containers to stop; print exit codes");
+  wait->add_option("container", *wait_names, "Names or ids")->required();
+  wait->callback([&global, wait_names] { run_wait(global, *wait_names); });
+}
+
+}  // namespace berth::cmd

@@ -1,0 +1,340 @@
+#include "cmd/container_flags.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "orchestrator/compose/units.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/shell_words.h"
+#include "util/strings.h"
+
+namespace berth::cmd {
+
+namespace {
+
+std::int64_t bytes_of(const std::string& flag, const std::string& text) {
+  const auto bytes = compose::parse_bytes(text);
+  if (!bytes || *bytes < 0)
+    throw Error("invalid " + flag + " \"" + text + "\": expected a size like 512m");
+  return *bytes;
+}
+
+std::chrono::nanoseconds duration_of(const std::string& flag, const std::string& text) {
+  const auto nanos = compose::parse_duration(text);
+  if (!nanos || *nanos < 0)
+    throw Error("invalid " + flag + " \"" + text + "\": expected a duration like 30s");
+  return std::chrono::nanoseconds(*nanos);
+}
+
+/// KEY=VALUE, or KEY alone: the value from berth's own environment (dropped when unset).
+void add_env(std::vector<std::string>& env, const std::string& entry) {
+  if (entry.empty() || entry.front() == '=')
+    throw Error("invalid -e \"" + entry + "\": no variable name");
+  if (entry.find('=') != std::string::npos) {
+    env.push_back(entry);
+  } else if (const char* value = std::getenv(entry.c_str())) {
+    env.push_back(entry + "=" + value);
+  }
+}
+
+/// Docker's --env-file: one KEY=VALUE (or KEY) per line, '#' comments, no quoting.
+void add_env_file(std::vector<std::string>& env, const std::string& path) {
+  const std::string text = fs::read_file(path);
+  std::size_t number = 0;
+  for (auto line : split(text, '\n')) {
+    ++number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    try {
+      add_env(env, std::string(line));
+    } catch (const Error& e) {
+      throw Error(path + ":" + std::to_string(number) + ": " + e.what());
+    }
+  }
+}
+
+runtime::RestartPolicy restart_of(const std::string& text) {
+  runtime::RestartPolicy policy;
+  const auto colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  if (name == "no" || name.empty()) {
+    policy.name = runtime::RestartPolicy::Name::no;
+  } else if (name == "always") {
+    policy.name = runtime::RestartPolicy::Name::always;
+  } else if (name == "unless-stopped") {
+    policy.name = runtime::RestartPolicy::Name::unless_stopped;
+  } else if (name == "on-failure") {
+    policy.name = runtime::RestartPolicy::Name::on_failure;
+  } else {
+    throw Error("invalid --restart \"" + text +
+                "\": expected no, always, unless-stopped or on-failure[:max-retries]");
+  }
+  if (colon != std::string::npos) {
+    const std::string count = text.substr(colon + 1);
+    if (policy.name != runtime::RestartPolicy::Name::on_failure || count.empty() ||
+        count.find_first_not_of("0123456789") != std::string::npos) {
+      throw Error("invalid --restart \"" + text + "\": only on-failure takes a retry count");
+    }
+    policy.max_retries = std::stoi(count);
+  }
+  return policy;
+}
+
+/// -v SRC:DST[:OPTS]. A SRC that is a path is a bind mount (relative to the current
+/// directory); a bare name is a named volume, which berth does not have yet.
+runtime::MountSpec volume_of(const std::string& text, const std::string& cwd) {
+  const auto parts = split(text, ':');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+    throw Error("invalid -v \"" + text + "\": expected SOURCE:TARGET[:ro]");
+  }
+  const std::string source(parts[0]);
+  if (source.front() != '/' && source.front() != '.' && source.front() != '~') {
+    throw Error("invalid -v \"" + text +
+                "\": named volumes are not supported yet; give a host path");
+  }
+  runtime::MountSpec mount;
+  mount.type = runtime::MountSpec::Type::bind;
+  mount.source = fs::absolute(source, cwd);
+  mount.target = std::string(parts[1]);
+  if (parts.size() == 3) {
+    for (auto option : split(parts[2], ',')) {
+      if (option == "ro") {
+        mount.read_only = true;
+      } else if (option != "rw") {
+        mount.options.emplace_back(option);
+      }
+    }
+  }
+  if (!fs::is_file(mount.source) && !fs::is_directory(mount.source)) {
+    throw Error("invalid -v \"" + text + "\": " + mount.source + " does not exist");
+  }
+  return mount;
+}
+
+/// --mount type=bind|tmpfs,source=...,target=...,readonly,tmpfs-size=...,tmpfs-mode=...
+runtime::MountSpec mount_of(const std::string& text, const std::string& cwd) {
+  runtime::MountSpec mount;
+  std::string type = "volume";
+  for (auto field : split(text, ',')) {
+    const auto equals = field.find('=');
+    const std::string key(field.substr(0, equals));
+    const std::string value =
+        equals == std::string_view::npos ? "" : std::string(field.substr(equals + 1));
+    if (key == "type") {
+      type = value;
+    } else if (key == "source" || key == "src") {
+      mount.source = value;
+    } else if (key == "target" || key == "destination" || key == "dst") {
+      mount.target = value;
+    } else if (key == "readonly" || key == "ro") {
+      mount.read_only = value.empty() || value == "true" || value == "1";
+    } else if (key == "tmpfs-size") {
+      mount.tmpfs_size = bytes_of("--mount tmpfs-size", value);
+    } else if (key == "tmpfs-mode") {
+      mount.tmpfs_mode = static_cast<std::uint32_t>(std::stoul(value, nullptr, 8));
+    } else {
+      throw Error("invalid --mount \"" + text + "\": unknown field \"" + key + "\"");
+    }
+  }
+  if (mount.target.empty()) throw Error("invalid --mount \"" + text + "\": target is required");
+  if (type == "bind") {
+    if (mount.source.empty()) throw Error("invalid --mount \"" + text + "\": source is required");
+    mount.source = fs::absolute(mount.source, cwd);
+  } else if (type == "tmpfs") {
+    mount.type = runtime::MountSpec::Type::tmpfs;
+  } else {
+    throw Error("invalid --mount \"" + text + "\": type \"" + type +
+                "\" is not supported yet (bind, tmpfs)");
+  }
+  return mount;
+}
+
+runtime::MountSpec tmpfs_of(const std::string& text) {
+  runtime::MountSpec mount;
+  mount.type = runtime::MountSpec::Type::tmpfs;
+  const auto colon = text.find(':');
+  mount.target = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    for (auto option : split(std::string_view(text).substr(colon + 1), ',')) {
+      if (option.starts_with("size=")) {
+        mount.tmpfs_size = bytes_of("--tmpfs size", std::string(option.substr(5)));
+      } else if (option.starts_with("mode=")) {
+        mount.tmpfs_mode =
+            static_cast<std::uint32_t>(std::stoul(std::string(option.substr(5)), nullptr, 8));
+      } else if (option == "ro") {
+        mount.read_only = true;
+      } else {
+        mount.options.emplace_back(option);
+      }
+    }
+  }
+  return mount;
+}
+
+runtime::Ulimit ulimit_of(const std::string& text) {
+  const auto equals = text.find('=');
+  runtime::Ulimit ulimit;
+  try {
+    if (equals == std::string::npos) throw std::invalid_argument("");
+    ulimit.name = text.substr(0, equals);
+    const std::string values = text.substr(equals + 1);
+    const auto colon = values.find(':');
+    ulimit.soft = std::stoll(values.substr(0, colon));
+    ulimit.hard = colon == std::string::npos ? ulimit.soft : std::stoll(values.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw Error("invalid --ulimit \"" + text + "\": expected name=soft[:hard]");
+  }
+  return ulimit;
+}
+
+}  // namespace
+
+void add_run_flags(CLI::App& command, RunFlags& flags) {
+  command.set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
+  command.add_option("--name", flags.name, "Container name");
+  command.add_option("-e,--env", flags.env, "Environment variable KEY=VALUE (or KEY)");
+  command.add_option("--env-file", flags.env_files, "File of environment variables");
+  command.add_option("-p,--publish", flags.publish, "Publish a port (needs a network)");
+  command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]");
+  command.add_option("--mount", flags.mounts, "Mount (type=bind|tmpfs,...)");
+  command.add_option("--tmpfs", flags.tmpfs, "tmpfs mount PATH[:OPTIONS]");
+  command.add_option("-w,--workdir", flags.workdir, "Working directory in the container");
+  command.add_option("-u,--user", flags.user, "User (name|uid[:group|gid])");
+  command.add_option("--group-add", flags.group_add, "Additional groups");
+  command.add_option("--entrypoint", flags.entrypoint, "Override the image's entrypoint")
+      ->each([&flags](const std::string&) { flags.entrypoint_given = true; });
+  command.add_flag("-i,--interactive", flags.interactive, "Keep standard input open");
+  command.add_flag("-t,--tty", flags.tty, "Allocate a pseudo-terminal");
+  command.add_flag("--rm", flags.auto_remove, "Remove the container when it exits");
+  command.add_option("--restart", flags.restart, "no, always, unless-stopped, on-failure[:max]");
+  command.add_option("-m,--memory", flags.memory, "Memory limit (512m, 1g)");
+  command.add_option("--memory-swap", flags.memory_swap, "Memory plus swap limit; -1 unlimited");
+  command.add_option("--cpus", flags.cpus, "Number of CPUs");
+  command.add_option("-c,--cpu-shares", flags.cpu_shares, "CPU shares (relative weight)");
+  command.add_option("--pids-limit", flags.pids_limit, "Process limit");
+  command.add_flag("--init", flags.init, "Run an init as PID 1 that reaps and forwards signals");
+  command.add_option("--network,--net", flags.network, "none or host");
+  command.add_option("-l,--label", flags.labels, "Label KEY=VALUE");
+  command.add_option("-h,--hostname", flags.hostname, "Host name in the container");
+  command.add_flag("--read-only", flags.read_only, "Read-only root filesystem");
+  command.add_flag("--privileged", flags.privileged, "All capabilities, no seccomp");
+  command.add_option("--cap-add", flags.cap_add, "Add a capability");
+  command.add_option("--cap-drop", flags.cap_drop, "Drop a capability");
+  command.add_option("--security-opt", flags.security_opt, "Security option");
+  command.add_option("--ulimit", flags.ulimits, "Resource limit name=soft[:hard]");
+  command.add_option("--sysctl", flags.sysctls, "Namespaced kernel parameter KEY=VALUE");
+  command.add_option("--shm-size", flags.shm_size, "Size of /dev/shm");
+  command.add_option("--stop-signal", flags.stop_signal, "Signal that stops the container");
+  command.add_option("--stop-timeout", flags.stop_timeout, "Seconds to wait before SIGKILL");
+  command.add_option("--device", flags.devices, "Host device HOST[:CONTAINER[:PERMISSIONS]]");
+  command.add_option("--health-cmd", flags.health_cmd, "Command that checks health");
+  command.add_option("--health-interval", flags.health_interval, "Time between checks");
+  command.add_option("--health-timeout", flags.health_timeout, "Time a check may take");
+  command.add_option("--health-start-period", flags.health_start_period, "Grace period at start");
+  command.add_option("--health-retries", flags.health_retries, "Failures before unhealthy");
+  command.add_flag("--no-healthcheck", flags.no_healthcheck, "Disable the image's healthcheck");
+  command.add_option("--runtime", flags.runtime, "OCI runtime: crun or runc")
+      ->envname("BERTH_RUNTIME");
+  command.add_option("image", flags.image, "Image")->required();
+  command.add_option("command", flags.command, "Command and arguments");
+  // Everything after the image belongs to the container's command, flags included.
+  command.positionals_at_end();
+  command.prefix_command();
+}
+
+runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working_directory) {
+  runtime::ContainerSpec spec;
+  spec.name = flags.name;
+  spec.image = flags.image;
+  if (!flags.command.empty()) spec.command = flags.command;
+  if (flags.entrypoint_given) {
+    spec.entrypoint = flags.entrypoint.empty() ? std::vector<std::string>{}
+                                               : std::vector<std::string>{flags.entrypoint};
+  }
+  for (const auto& file : flags.env_files) add_env_file(spec.env, file);
+  for (const auto& entry : flags.env) add_env(spec.env, entry);
+  if (!flags.publish.empty()) {
+    throw Error("-p needs a container network, which berth does not have yet; use --network host");
+  }
+  for (const auto& volume : flags.volumes)
+    spec.mounts.push_back(volume_of(volume, working_directory));
+  for (const auto& mount : flags.mounts) spec.mounts.push_back(mount_of(mount, working_directory));
+  for (const auto& tmpfs : flags.tmpfs) spec.mounts.push_back(tmpfs_of(tmpfs));
+  spec.working_dir = flags.workdir;
+  spec.user = flags.user;
+  spec.group_add = flags.group_add;
+  spec.interactive = flags.interactive;
+  spec.tty = flags.tty;
+  spec.restart = restart_of(flags.restart);
+  if (flags.auto_remove && spec.restart.name != runtime::RestartPolicy::Name::no) {
+    throw Error("conflicting options: --restart and --rm");
+  }
+  if (!flags.memory.empty()) spec.memory = bytes_of("--memory", flags.memory);
+  if (!flags.memory_swap.empty()) {
+    spec.memory_swap =
+        flags.memory_swap == "-1" ? -1 : bytes_of("--memory-swap", flags.memory_swap);
+  }
+  if (flags.cpus < 0) throw Error("invalid --cpus: must be positive");
+  if (flags.cpus > 0) spec.cpus = flags.cpus;
+  if (flags.cpu_shares > 0) spec.cpu_shares = flags.cpu_shares;
+  if (flags.pids_limit != 0) spec.pids_limit = flags.pids_limit;
+  spec.init = flags.init;
+  if (flags.network != "none" && flags.network != "host") {
+    throw Error("invalid --network \"" + flags.network + "\": berth supports none and host so far");
+  }
+  spec.network = flags.network;
+  for (const auto& label : flags.labels) {
+    const auto equals = label.find('=');
+    spec.labels[label.substr(0, equals)] =
+        equals == std::string::npos ? "" : label.substr(equals + 1);
+  }
+  spec.hostname = flags.hostname;
+  spec.read_only = flags.read_only;
+  spec.privileged = flags.privileged;
+  spec.cap_add = flags.cap_add;
+  spec.cap_drop = flags.cap_drop;
+  spec.security_opt = flags.security_opt;
+  for (const auto& option : flags.security_opt) {
+    if (option == "no-new-privileges" || option == "no-new-privileges:true")
+      spec.no_new_privileges = true;
+  }
+  for (const auto& ulimit : flags.ulimits) spec.ulimits.push_back(ulimit_of(ulimit));
+  for (const auto& sysctl : flags.sysctls) {
+    const auto equals = sysctl.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw Error("invalid --sysctl \"" + sysctl + "\": expected KEY=VALUE");
+    spec.sysctls[sysctl.substr(0, equals)] = sysctl.substr(equals + 1);
+  }
+  if (!flags.shm_size.empty()) spec.shm_size = bytes_of("--shm-size", flags.shm_size);
+  spec.stop_signal = flags.stop_signal;
+  if (flags.stop_timeout >= 0) spec.stop_timeout = std::chrono::seconds(flags.stop_timeout);
+  for (const auto& device : flags.devices) {
+    const auto parts = split(device, ':');
+    runtime::DeviceSpec spec_device;
+    spec_device.host_path = std::string(parts[0]);
+    spec_device.container_path = parts.size() > 1 ? std::string(parts[1]) : spec_device.host_path;
+    if (parts.size() > 2) spec_device.permissions = std::string(parts[2]);
+    spec.devices.push_back(spec_device);
+  }
+  if (flags.no_healthcheck) {
+    spec.healthcheck = runtime::Healthcheck{};
+    spec.healthcheck->test = {"NONE"};
+  } else if (!flags.health_cmd.empty()) {
+    runtime::Healthcheck check;
+    check.test = {"CMD-SHELL", flags.health_cmd};
+    if (!flags.health_interval.empty())
+      check.interval = duration_of("--health-interval", flags.health_interval);
+    if (!flags.health_timeout.empty())
+      check.timeout = duration_of("--health-timeout", flags.health_timeout);
+    if (!flags.health_start_period.empty()) {
+      check.start_period = duration_of("--health-start-period", flags.health_start_period);
+    }
+    if (flags.health_retries > 0) check.retries = flags.health_retries;
+    spec.healthcheck = check;
+  }
+  return spec;
+}
+
+}  // namespace berth::cmd

@@ -1,0 +1,397 @@
+#include "orchestrator/containers/lifecycle.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "image/import.h"
+#include "image/pull.h"
+#include "runtime/cgroups.h"
+#include "runtime/monitor.h"
+#include "runtime/oci_runtime.h"
+#include "runtime/oci_spec.h"
+#include "runtime/rootfs.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace berth::containers {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+constexpr auto k_default_stop_timeout = std::chrono::seconds(10);
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw Error(path + ": cannot write");
+}
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+std::string cgroups_path(const std::string& id) {
+  return "/berth/" + id;
+}
+
+bool is_active(const std::string& status) {
+  return status == "running" || status == "restarting" || status == "paused";
+}
+
+/// The image's /etc/passwd or /etc/group: the topmost layer that has it wins.
+std::string image_file(const std::vector<std::string>& lower_dirs, const std::string& relative) {
+  for (const auto& dir : lower_dirs) {
+    if (auto text = fs::read_file_if_exists(dir + "/" + relative)) return *text;
+  }
+  return "";
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container, bind-mounted by the
+/// spec; regenerated at each start.
+void write_etc_files(const ContainerPaths& paths, const ContainerRecord& record,
+                     const std::string& hostname) {
+  stdfs::create_directories(paths.etc());
+  write_file(paths.etc() + "/hostname", hostname + "\n");
+  write_file(paths.etc() + "/hosts",
+             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+             "ff02::2\tip6-allrouters\n127.0.1.1\t" +
+                 hostname + "\n");
+  // With the host's network the host's resolver applies; without a network there is none.
+  const std::string resolv =
+      record.spec.network == "host" ? fs::read_file_if_exists("/etc/resolv.conf").value_or("") : "";
+  write_file(paths.etc() + "/resolv.conf", resolv);
+}
+
+runtime::SpecContext spec_context(const ContainerStore& store, const ContainerRecord& record,
+                                  const std::string& etc_dir) {
+  runtime::SpecContext context;
+  context.container_id = record.id;
+  context.rootfs = store.paths(record.id).rootfs();
+  context.cgroups_path = cgroups_path(record.id);
+  context.etc_dir = etc_dir;
+  context.image_passwd = image_file(record.lower_dirs, "etc/passwd");
+  context.image_group = image_file(record.lower_dirs, "etc/group");
+  context.seccomp_profile = fs::read_file_if_exists(runtime::k_seccomp_profile_path).value_or("");
+  if (record.spec.init) {
+    if (!fs::is_file(runtime::k_host_init_path)) {
+      throw Error(std::string("--init needs ") + runtime::k_host_init_path +
+                  " (Debian's catatonit package)");
+    }
+    context.init_path = runtime::k_host_init_path;
+  }
+  context.cgroup_v1 = runtime::cgroup_v1_host();
+  context.host = runtime::read_host_facts();
+  return context;
+}
+
+/// Blocks until `pid` exits (it is not our child): pidfd where the kernel has it.
+void wait_for_exit(int pid, std::chrono::milliseconds limit) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    pollfd descriptor{pidfd, POLLIN, 0};
+    ::poll(&descriptor, 1, static_cast<int>(limit.count()));
+    ::close(pidfd);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+/// Waits for the state file to change (the monitor replaces it by rename) or `limit`.
+class StateWatch {
+ public:
+  explicit StateWatch(const std::string& run_dir) {
+    m_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (m_fd >= 0)
+      ::inotify_add_watch(m_fd, run_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
+  }
+  ~StateWatch() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  StateWatch(const StateWatch&) = delete;
+  StateWatch& operator=(const StateWatch&) = delete;
+
+  void wait(std::chrono::milliseconds limit) {
+    if (m_fd < 0) {
+      std::this_thread::sleep_for(std::min(limit, std::chrono::milliseconds(20)));
+      return;
+    }
+    pollfd descriptor{m_fd, POLLIN, 0};
+    if (::poll(&descriptor, 1, static_cast<int>(limit.count())) > 0) {
+      char events[4096];
+      while (::read(m_fd, events, sizeof events) > 0) {
+      }
+    }
+  }
+
+ private:
+  int m_fd = -1;
+};
+
+/// Starts `berth _monitor <run_dir>` detached, and reads its verdict from the pipe it gets
+/// as fd 3: "ok" once the container runs, or "error: <why>".
+void launch_monitor(const std::string& berth_executable, const std::string& run_dir) {
+  int sync[2];
+  if (::pipe2(sync, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sync[1], 3);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);  // no terminal's signals reach it
+  std::vector<std::string> argv_strings{berth_executable, "_monitor", run_dir};
+  std::vector<char*> argv;
+  for (auto& arg : argv_strings) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  ::close(sync[1]);
+  if (spawned != 0) {
+    ::close(sync[0]);
+    throw Error("cannot start the monitor " + berth_executable + ": " + std::strerror(spawned));
+  }
+  std::string verdict;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(sync[0], buffer, sizeof buffer)) > 0;)
+    verdict.append(buffer, static_cast<std::size_t>(n));
+  ::close(sync[0]);
+  // The monitor forks itself away from us once it has answered; reap the first process.
+  ::waitpid(pid, nullptr, 0);
+  while (!verdict.empty() && verdict.back() == '\n') verdict.pop_back();
+  if (verdict == "ok") return;
+  if (verdict.starts_with("error: ")) throw Error(verdict.substr(7));
+  throw Error("the container's monitor stopped before it started the container" +
+              (verdict.empty() ? std::string() : ": " + verdict));
+}
+
+}  // namespace
+
+ContainerRecord create_container(const image::ImageStore& images, const ContainerStore& store,
+                                 runtime::ContainerSpec spec, const CreateOptions& options) {
+  if (options.runtime != "crun" && options.runtime != "runc") {
+    throw Error("unknown runtime \"" + options.runtime + "\": expected crun or runc");
+  }
+  auto found = images.find(spec.image);
+  if (!found && options.pull_missing) {
+    std::cerr << "Unable to find image '" << spec.image << "' locally\n";
+    image::Progress progress(image::Progress::detect(false, stderr), stderr);
+    image::PullOptions pull;
+    pull.progress = &progress;
+    found = image::pull_image(images, image::parse_reference(spec.image), pull);
+  }
+  if (!found) throw Error("No such image: " + spec.image);
+  const image::Manifest manifest = images.manifest(*found);
+  const image::ImageConfig config = images.config(manifest);
+
+  ContainerRecord record;
+  record.id = ContainerStore::new_id();
+  record.name = spec.name.empty() ? store.new_name() : spec.name;
+  spec.name = record.name;
+  record.created = image::now_rfc3339();
+  record.image = spec.image;
+  record.image_id = manifest.config.digest.str();
+  record.runtime = options.runtime;
+  record.lower_dirs = images.layer_stack(config);
+  record.auto_remove = options.auto_remove;
+  record.image_config = config.raw.value("config", json::object());
+  record.spec = std::move(spec);
+  // Built once now, so a mistake in the spec is reported by create, not by a later start.
+  runtime::build_oci_spec(record.spec, record.image_config,
+                          spec_context(store, record, "/nonexistent"));
+
+  store.claim_name(record.name, record.id);
+  try {
+    const ContainerPaths paths = store.paths(record.id);
+    stdfs::create_directories(paths.upper());
+    stdfs::create_directories(paths.work());
+    store.save(record);
+  } catch (...) {
+    store.release_name(record.name);
+    store.remove_dirs(record.id);
+    throw;
+  }
+  return record;
+}
+
+void start_container(const ContainerStore& store, const ContainerRecord& record,
+                     const std::string& berth_executable) {
+  if (record.runtime == "crun") {
+    if (const auto blocker = runtime::crun_blocker()) throw Error(*blocker);
+  }
+  const ContainerPaths paths = store.paths(record.id);
+  for (const auto& dir : record.lower_dirs) {
+    if (!fs::is_directory(dir)) {
+      throw Error("the image " + record.image + " of container " + record.name +
+                  " is gone from the store (layer " + dir + ")");
+    }
+  }
+  stdfs::create_directories(paths.bundle());
+  stdfs::create_directories(paths.rootfs());
+  ::unlink(paths.stopping().c_str());
+  const std::string hostname =
+      record.spec.hostname.empty() ? short_id(record.id) : record.spec.hostname;
+  write_etc_files(paths, record, hostname);
+
+  const json spec = runtime::build_oci_spec(record.spec, record.image_config,
+                                            spec_context(store, record, paths.etc()));
+  write_file(paths.bundle() + "/config.json", spec.dump());
+
+  runtime::mount_overlay(record.lower_dirs, paths.upper(), paths.work(), paths.rootfs(),
+                         paths.links());
+  try {
+    runtime::MonitorConfig monitor;
+    monitor.id = record.id;
+    monitor.runtime = record.runtime;
+    monitor.runtime_root = store.runtime_root(record.runtime);
+    monitor.bundle = paths.bundle();
+    monitor.log_path = paths.log();
+    monitor.state_path = paths.state();
+    monitor.stopping_path = paths.stopping();
+    monitor.restart = record.spec.restart;
+    monitor.stop_signal = spec["process"].value("stopSignal", "SIGTERM");
+    if (record.spec.healthcheck &&
+        record.spec.healthcheck->test != std::vector<std::string>{"NONE"}) {
+      monitor.healthcheck = record.spec.healthcheck;
+    } else if (!record.spec.healthcheck) {
+      monitor.healthcheck = runtime::healthcheck_from_image(record.image_config);
+    }
+    write_file(paths.run_dir + "/monitor.json", runtime::to_json(monitor).dump());
+    launch_monitor(berth_executable, paths.run_dir);
+  } catch (...) {
+    release_container(store, record);
+    throw;
+  }
+}
+
+void kill_container(const ContainerStore& store, const ContainerRecord& record, int signal) {
+  const auto live = store.live_state(record.id);
+  if (live.state.status != "running" && live.state.status != "paused") {
+    throw Error("Cannot kill container: " + record.name + ": container is not running");
+  }
+  const auto runtime =
+      runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  runtime->kill(record.id, signal);
+}
+
+void stop_container(const ContainerStore& store, const ContainerRecord& record,
+                    std::optional<std::chrono::seconds> timeout) {
+  const ContainerPaths paths = store.paths(record.id);
+  auto live = store.live_state(record.id);
+  if (!is_active(live.state.status)) return;
+  write_file(paths.stopping(), "");  // the monitor must not restart it
+  const auto runtime =
+      runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  const auto grace = timeout.value_or(record.spec.stop_timeout.value_or(k_default_stop_timeout));
+
+  StateWatch watch(paths.run_dir);
+  if (live.state.status == "running" || live.state.status == "paused") {
+    const json spec = json::parse(
+        fs::read_file_if_exists(paths.bundle() + "/config.json").value_or("{}"), nullptr, false);
+    const std::string signal_name = record.spec.stop_signal.empty()
+                                        ? record.image_config.value("StopSignal", "SIGTERM")
+                                        : record.spec.stop_signal;
+    int signal = SIGTERM;
+    for (int number = 1; number < NSIG; ++number) {
+      const char* abbrev = ::sigabbrev_np(number);
+      if (abbrev != nullptr &&
+          (signal_name == abbrev || signal_name == std::string("SIG") + abbrev))
+        signal = number;
+    }
+    try {
+      if (live.state.status == "paused") runtime->resume(record.id);
+      runtime->kill(record.id, signal);
+    } catch (const Error&) {
+      // Already gone between our look and the signal: the wait below sees it.
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (is_active((live = store.live_state(record.id)).state.status) &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (live.state.status == "restarting") break;  // nothing runs; the marker stops the restart
+    watch.wait(std::chrono::milliseconds(100));
+  }
+  if (live.state.status == "running" || live.state.status == "paused") {
+    try {
+      runtime->kill(record.id, SIGKILL, true);
+    } catch (const Error&) {
+    }
+  }
+  // The monitor records the end and exits; without a monitor (killed -9), clean up here.
+  while (is_active((live = store.live_state(record.id)).state.status) && !live.monitor_lost) {
+    watch.wait(std::chrono::milliseconds(100));
+  }
+  if (live.state.monitor_pid > 0) wait_for_exit(live.state.monitor_pid, std::chrono::seconds(5));
+  if (live.monitor_lost) {
+    if (live.state.pid > 0 &&
+        runtime::same_process_alive(live.state.pid, live.state.pid_start_time)) {
+      ::kill(live.state.pid, SIGKILL);
+      wait_for_exit(live.state.pid, std::chrono::seconds(5));
+    }
+    runtime->remove(record.id, true);
+  }
+  release_container(store, record);
+}
+
+int wait_container(const ContainerStore& store, const ContainerRecord& record) {
+  const ContainerPaths paths = store.paths(record.id);
+  StateWatch watch(paths.run_dir);
+  auto live = store.live_state(record.id);
+  while (is_active(live.state.status) && !live.monitor_lost) {
+    watch.wait(std::chrono::milliseconds(200));
+    live = store.live_state(record.id);
+  }
+  return live.state.exit_code;
+}
+
+void release_container(const ContainerStore& store, const ContainerRecord& record) {
+  const ContainerPaths paths = store.paths(record.id);
+  runtime::unmount_rootfs(paths.rootfs());
+  runtime::remove_cgroup(cgroups_path(record.id));
+}
+
+void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force) {
+  const auto live = store.live_state(record.id);
+  if (is_active(live.state.status)) {
+    if (!force) {
+      throw Error("You cannot remove a " + live.state.status + " container " + record.id +
+                  ". Stop the container before attempting removal or force remove");
+    }
+    stop_container(store, record, std::chrono::seconds(0));
+  } else if (live.state.monitor_pid > 0) {
+    // The monitor may still be finishing its last write; it exits right after.
+    wait_for_exit(live.state.monitor_pid, std::chrono::seconds(5));
+  }
+  const auto runtime =
+      runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  runtime->remove(record.id, true);
+  release_container(store, record);
+  store.release_name(record.name);
+  store.remove_dirs(record.id);
+}
+
+}  // namespace berth::containers

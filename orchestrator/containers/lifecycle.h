@@ -1,0 +1,51 @@
+// A container's life, from image to removal: create (record, name), start (OCI bundle,
+// overlay root, monitor), stop/kill, wait, remove. Every step reads state from disk, so any
+// later berth process can take over.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "image/store.h"
+#include "orchestrator/containers/container_store.h"
+
+namespace berth::containers {
+
+struct CreateOptions {
+  std::string runtime = "crun";  // or "runc"
+  bool auto_remove = false;      // --rm: the container goes when it stops
+  bool pull_missing = true;      // pull an image that is not in the store, as Docker does
+};
+
+/// Resolves the image (pulling it when missing and allowed), claims the name and saves the
+/// record. Nothing runs yet.
+ContainerRecord create_container(const image::ImageStore& images, const ContainerStore& store,
+                                 runtime::ContainerSpec spec, const CreateOptions& options);
+
+/// Builds the bundle, mounts the root filesystem and starts the container under a new
+/// monitor; returns once it runs (or throws the reason it could not start, leaving nothing
+/// mounted). `berth_executable` is the binary whose `_monitor` command supervises it.
+void start_container(const ContainerStore& store, const ContainerRecord& record,
+                     const std::string& berth_executable);
+
+/// Sends the stop signal, waits up to the grace period (the record's, or `timeout`), then
+/// SIGKILL; the restart policy does not bring it back. A stopped container is left alone.
+void stop_container(const ContainerStore& store, const ContainerRecord& record,
+                    std::optional<std::chrono::seconds> timeout = std::nullopt);
+
+/// Sends `signal` to the container's init; berth::Error when it is not running.
+void kill_container(const ContainerStore& store, const ContainerRecord& record, int signal);
+
+/// Waits until the container is neither running nor restarting; returns its exit code.
+int wait_container(const ContainerStore& store, const ContainerRecord& record);
+
+/// Removes a stopped container: runtime state, mounts, cgroups, directories, name. A running
+/// one needs `force` (it is killed first), else berth::Error with Docker's text.
+void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force);
+
+/// Unmounts the root filesystem and removes the cgroups of a container that has stopped,
+/// so nothing of it stays mounted while it waits to be started again or removed.
+void release_container(const ContainerStore& store, const ContainerRecord& record);
+
+}  // namespace berth::containers
