@@ -322,6 +322,37 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
   std::cout << out.dump(4) << "\n";
 }
 
+struct ExecFlags {
+  std::string container;
+  std::vector<std::string> command;
+  std::vector<std::string> env;
+  std::string user;
+  std::string workdir;
+  bool interactive = false;
+  bool tty = false;
+  bool detach = false;
+};
+
+int run_exec(const GlobalOptions& global, const ExecFlags& flags) {
+  global.prepare();
+  if (flags.tty) throw Error("-t is not supported yet; run without it");
+  const ContainerStore store = store_of(global);
+  containers::ExecOptions options;
+  options.args = flags.command;
+  for (const auto& entry : flags.env) {
+    if (entry.find('=') != std::string::npos) {
+      options.env.push_back(entry);
+    } else if (const char* value = std::getenv(entry.c_str())) {
+      options.env.push_back(entry + "=" + value);
+    }
+  }
+  options.user = flags.user;
+  options.working_dir = flags.workdir;
+  options.interactive = flags.interactive;
+  options.detach = flags.detach;
+  return containers::exec_in_container(store, store.find(flags.container), options);
+}
+
 }  // namespace
 
 void add_container_command(CLI::App& app, const GlobalOptions& global) {
@@ -332,7 +363,8 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* run = container->add_subcommand("run", "Create and start a container");
   add_run_flags(*run, *run_flags);
   run->add_flag("-d,--detach", run_flags->detach, "Run in the background; print the id");
-  run->callback([&global, run_flags] {
+  run->callback([&global, run, run_flags] {
+    take_positionals(*run, *run_flags);
     const int code = run_run(global, *run_flags);
     if (code != 0) throw ExitCode(code);
   });
@@ -340,7 +372,10 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
   auto create_flags = std::make_shared<RunFlags>();
   CLI::App* create = container->add_subcommand("create", "Create a container without starting it");
   add_run_flags(*create, *create_flags);
-  create->callback([&global, create_flags] { run_create(global, *create_flags); });
+  create->callback([&global, create, create_flags] {
+    take_positionals(*create, *create_flags);
+    run_create(global, *create_flags);
+  });
 
   auto start_names = std::make_shared<std::vector<std::string>>();
   CLI::App* start = container->add_subcommand("start", "Start stopped containers");
@@ -416,6 +451,27 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* inspect = container->add_subcommand("inspect", "Show containers' details as JSON");
   inspect->add_option("container", *inspect_names, "Names or ids")->required();
   inspect->callback([&global, inspect_names] { run_inspect(global, *inspect_names); });
+
+  auto exec_flags = std::make_shared<ExecFlags>();
+  CLI::App* exec = container->add_subcommand("exec", "Run a command in a running container");
+  exec->add_option("-e,--env", exec_flags->env, "Environment variable KEY=VALUE")
+      ->allow_extra_args(false);
+  exec->add_option("-u,--user", exec_flags->user, "User (name|uid[:group|gid])");
+  exec->add_option("-w,--workdir", exec_flags->workdir, "Working directory");
+  exec->add_flag("-i,--interactive", exec_flags->interactive, "Pass standard input through");
+  exec->add_flag("-t,--tty", exec_flags->tty, "Allocate a pseudo-terminal");
+  exec->add_flag("-d,--detach", exec_flags->detach, "Run in the background");
+  // CONTAINER COMMAND...: read from what the parser left, as for run.
+  exec->fallthrough(false);
+  exec->prefix_command();
+  exec->callback([&global, exec, exec_flags] {
+    const std::vector<std::string> rest = exec->remaining();
+    if (rest.size() < 2) throw Error("exec requires a container and a command");
+    exec_flags->container = rest.front();
+    exec_flags->command.assign(rest.begin() + 1, rest.end());
+    const int code = run_exec(global, *exec_flags);
+    if (code != 0) throw ExitCode(code);
+  });
 
   auto wait_names = std::make_shared<std::vector<std::string>>();
   CLI::App* wait =

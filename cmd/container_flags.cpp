@@ -192,17 +192,24 @@ runtime::Ulimit ulimit_of(const std::string& text) {
 }  // namespace
 
 void add_run_flags(CLI::App& command, RunFlags& flags) {
+  // Repeatable flags take one value per occurrence (`-e A=1 IMAGE` must not read IMAGE as a
+  // second variable): allow_extra_args(false) below.
   command.set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
   command.add_option("--name", flags.name, "Container name");
-  command.add_option("-e,--env", flags.env, "Environment variable KEY=VALUE (or KEY)");
-  command.add_option("--env-file", flags.env_files, "File of environment variables");
-  command.add_option("-p,--publish", flags.publish, "Publish a port (needs a network)");
-  command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]");
-  command.add_option("--mount", flags.mounts, "Mount (type=bind|tmpfs,...)");
-  command.add_option("--tmpfs", flags.tmpfs, "tmpfs mount PATH[:OPTIONS]");
+  command.add_option("-e,--env", flags.env, "Environment variable KEY=VALUE (or KEY)")
+      ->allow_extra_args(false);
+  command.add_option("--env-file", flags.env_files, "File of environment variables")
+      ->allow_extra_args(false);
+  command.add_option("-p,--publish", flags.publish, "Publish a port (needs a network)")
+      ->allow_extra_args(false);
+  command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]")
+      ->allow_extra_args(false);
+  command.add_option("--mount", flags.mounts, "Mount (type=bind|tmpfs,...)")
+      ->allow_extra_args(false);
+  command.add_option("--tmpfs", flags.tmpfs, "tmpfs mount PATH[:OPTIONS]")->allow_extra_args(false);
   command.add_option("-w,--workdir", flags.workdir, "Working directory in the container");
   command.add_option("-u,--user", flags.user, "User (name|uid[:group|gid])");
-  command.add_option("--group-add", flags.group_add, "Additional groups");
+  command.add_option("--group-add", flags.group_add, "Additional groups")->allow_extra_args(false);
   command.add_option("--entrypoint", flags.entrypoint, "Override the image's entrypoint")
       ->each([&flags](const std::string&) { flags.entrypoint_given = true; });
   command.add_flag("-i,--interactive", flags.interactive, "Keep standard input open");
@@ -216,19 +223,23 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
   command.add_option("--pids-limit", flags.pids_limit, "Process limit");
   command.add_flag("--init", flags.init, "Run an init as PID 1 that reaps and forwards signals");
   command.add_option("--network,--net", flags.network, "none or host");
-  command.add_option("-l,--label", flags.labels, "Label KEY=VALUE");
+  command.add_option("-l,--label", flags.labels, "Label KEY=VALUE")->allow_extra_args(false);
   command.add_option("-h,--hostname", flags.hostname, "Host name in the container");
   command.add_flag("--read-only", flags.read_only, "Read-only root filesystem");
   command.add_flag("--privileged", flags.privileged, "All capabilities, no seccomp");
-  command.add_option("--cap-add", flags.cap_add, "Add a capability");
-  command.add_option("--cap-drop", flags.cap_drop, "Drop a capability");
-  command.add_option("--security-opt", flags.security_opt, "Security option");
-  command.add_option("--ulimit", flags.ulimits, "Resource limit name=soft[:hard]");
-  command.add_option("--sysctl", flags.sysctls, "Namespaced kernel parameter KEY=VALUE");
+  command.add_option("--cap-add", flags.cap_add, "Add a capability")->allow_extra_args(false);
+  command.add_option("--cap-drop", flags.cap_drop, "Drop a capability")->allow_extra_args(false);
+  command.add_option("--security-opt", flags.security_opt, "Security option")
+      ->allow_extra_args(false);
+  command.add_option("--ulimit", flags.ulimits, "Resource limit name=soft[:hard]")
+      ->allow_extra_args(false);
+  command.add_option("--sysctl", flags.sysctls, "Namespaced kernel parameter KEY=VALUE")
+      ->allow_extra_args(false);
   command.add_option("--shm-size", flags.shm_size, "Size of /dev/shm");
   command.add_option("--stop-signal", flags.stop_signal, "Signal that stops the container");
   command.add_option("--stop-timeout", flags.stop_timeout, "Seconds to wait before SIGKILL");
-  command.add_option("--device", flags.devices, "Host device HOST[:CONTAINER[:PERMISSIONS]]");
+  command.add_option("--device", flags.devices, "Host device HOST[:CONTAINER[:PERMISSIONS]]")
+      ->allow_extra_args(false);
   command.add_option("--health-cmd", flags.health_cmd, "Command that checks health");
   command.add_option("--health-interval", flags.health_interval, "Time between checks");
   command.add_option("--health-timeout", flags.health_timeout, "Time a check may take");
@@ -237,11 +248,20 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
   command.add_flag("--no-healthcheck", flags.no_healthcheck, "Disable the image's healthcheck");
   command.add_option("--runtime", flags.runtime, "OCI runtime: crun or runc")
       ->envname("BERTH_RUNTIME");
-  command.add_option("image", flags.image, "Image")->required();
-  command.add_option("command", flags.command, "Command and arguments");
-  // Everything after the image belongs to the container's command, flags included.
-  command.positionals_at_end();
+  // IMAGE [COMMAND...]: everything from the image on belongs to the container, flags
+  // included, so they are not declared as positionals (CLI11 would keep parsing options
+  // between them); take_positionals() reads them from what the parser left.
+  // (Global flags must then come before the command name: fallthrough would let the parent
+  // claim the image as one of its own unknown arguments.)
+  command.fallthrough(false);
   command.prefix_command();
+}
+
+void take_positionals(const CLI::App& command, RunFlags& flags) {
+  const std::vector<std::string> rest = command.remaining();
+  if (rest.empty()) throw Error(command.get_name() + " requires an image");
+  flags.image = rest.front();
+  flags.command.assign(rest.begin() + 1, rest.end());
 }
 
 runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working_directory) {

@@ -62,6 +62,8 @@ struct RunFlags {
 
 /// Registers the flags of `run` and `create` on `command`.
 void add_run_flags(CLI::App& command, RunFlags& flags);
+/// Fills the image and command from what the parser of `command` left (IMAGE [COMMAND...]).
+void take_positionals(const CLI::App& command, RunFlags& flags);
 
 /// The spec the flags ask for; berth::Error naming the flag for anything invalid.
 runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working_directory);

@@ -1,5 +1,6 @@
 #include "runtime/monitor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,6 +45,8 @@ constexpr std::size_t k_max_record = 16 * 1024;
 /// Docker keeps this much of a probe's output, and this many results.
 constexpr std::size_t k_max_probe_output = 4096;
 constexpr std::size_t k_health_log_size = 5;
+/// How long a runtime gets to return once its command was killed.
+constexpr auto k_probe_grace = milliseconds(1000);
 /// How long the pipes may stay open after the container's init exited (a process that
 /// escaped the container's pid namespace could hold them forever).
 constexpr auto k_drain_limit = seconds(2);
@@ -358,6 +361,37 @@ class LogWriter {
   std::string m_pending[2];
 };
 
+/// Appends the children of every thread of `pid` (runc, in Go, forks from any thread).
+void append_children(int pid, std::vector<int>& out) {
+  const std::string tasks = fmt::format("/proc/{}/task", pid);
+  DIR* dir = ::opendir(tasks.c_str());
+  if (dir == nullptr) {
+    return;
+  }
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') {
+      continue;
+    }
+    std::optional<std::string> children;
+    try {
+      children = fs::read_file_if_exists(fmt::format("{}/{}/children", tasks, entry->d_name));
+    } catch (const Error&) {
+      continue;  // the thread ended meanwhile
+    }
+    std::string_view rest = children.value_or("");
+    for (int child = 0;;) {
+      rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+      const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), child);
+      if (error != std::errc()) {
+        break;
+      }
+      out.push_back(child);
+      rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
+    }
+  }
+  ::closedir(dir);
+}
+
 // --- the monitor --------------------------------------------------------------------------
 
 struct Probe {
@@ -367,6 +401,7 @@ struct Probe {
   Fd out;
   std::string output;
   HealthResult result;
+  bool timed_out = false;  // its command was killed; the runtime has a grace period to return
 };
 
 class Monitor {
@@ -394,7 +429,10 @@ class Monitor {
   void schedule_probe();
   void launch_probe();
   void read_probe_output();
-  void finish_probe(bool timed_out);
+  void time_out_probe();
+  void kill_probe_command();
+  void kill_probe_process();
+  void finish_probe();
   void record_health(HealthResult result, Clock::time_point began);
   void stop_probe();
 
@@ -623,16 +661,18 @@ void Monitor::supervise() {
       read_probe_output();
     }
     if (fds[5].revents != 0) {
-      finish_probe(false);
+      finish_probe();
     }
     // Re-armed meanwhile (a probe ended at its deadline), the timer has nothing to read.
     std::uint64_t expirations = 0;
     if (fds[3].revents != 0 &&
         ::read(m_timer.get(), &expirations, sizeof expirations) == sizeof expirations) {
-      if (m_probe) {
-        finish_probe(true);
-      } else {
+      if (!m_probe) {
         launch_probe();
+      } else if (!m_probe->timed_out) {
+        time_out_probe();
+      } else {
+        finish_probe();
       }
     }
     if (fds[2].revents != 0) {
@@ -775,35 +815,19 @@ void Monitor::reap_strays() {
   }
 }
 
-/// After a probe timed out: whatever the killed runtime left to us (its exec'd process).
+/// After killing a probe's runtime: whatever it left to us (its command, re-parented).
 void Monitor::kill_strays() {
-  const std::string path = fmt::format("/proc/self/task/{}/children", ::getpid());
   const auto deadline = Clock::now() + seconds(1);
   while (Clock::now() < deadline) {
     reap_strays();
-    bool any = false;
-    std::string children;
-    try {
-      children = fs::read_file_if_exists(path).value_or("");
-    } catch (const Error&) {
+    std::vector<int> children;
+    append_children(::getpid(), children);
+    std::erase(children, m_pid);
+    if (children.empty()) {
       return;
     }
-    std::string_view rest = children;
-    while (!rest.empty()) {
-      int pid = 0;
-      const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
-      if (error != std::errc()) {
-        break;
-      }
-      rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
-      rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
-      if (pid > 0 && pid != m_pid) {
-        ::kill(pid, SIGKILL);
-        any = true;
-      }
-    }
-    if (!any) {
-      return;
+    for (const int pid : children) {
+      ::kill(pid, SIGKILL);
     }
     ::usleep(10'000);
   }
@@ -887,27 +911,64 @@ void Monitor::read_probe_output() {
   }
 }
 
-/// The probe ended, or ran out of time: its result.
-void Monitor::finish_probe(bool timed_out) {
-  Probe& probe = *m_probe;
-  if (timed_out) {
-    ::kill(-probe.pid, SIGKILL);
-    if (!m_probe_status) {
-      ::waitpid(probe.pid, nullptr, 0);
+/// The probe's time is up: kill the command it runs, so that the runtime's `exec` returns and
+/// the probe process ends normally (it owns temporary files); a grace period later, if the
+/// runtime itself hangs, finish_probe kills the lot.
+void Monitor::time_out_probe() {
+  m_probe->timed_out = true;
+  kill_probe_command();
+  arm_timer(k_probe_grace);
+}
+
+/// SIGKILL to what the runtime started for the probe: every process two levels or more below
+/// the probe process (the runtime's children and their own).
+void Monitor::kill_probe_command() {
+  std::vector<int> level{m_probe->pid};
+  for (int depth = 1; depth <= 8 && !level.empty(); ++depth) {
+    std::vector<int> next;
+    for (const int pid : level) {
+      append_children(pid, next);
     }
-    kill_strays();
+    if (depth >= 2) {
+      for (const int pid : next) {
+        ::kill(pid, SIGKILL);
+      }
+    }
+    level = std::move(next);
+  }
+}
+
+/// Kills the probe process and the runtime with it, then what they left to us.
+void Monitor::kill_probe_process() {
+  ::kill(-m_probe->pid, SIGKILL);
+  if (!m_probe_status) {
+    int status = 0;
+    if (::waitpid(m_probe->pid, &status, 0) == m_probe->pid) {
+      m_probe_status = status;
+    }
+  }
+  kill_strays();
+}
+
+/// The probe process ended (or hangs after its grace period): its result.
+void Monitor::finish_probe() {
+  Probe& probe = *m_probe;
+  if (!m_probe_status) {
+    int status = 0;
+    if (probe.timed_out && ::waitpid(probe.pid, &status, WNOHANG) != probe.pid) {
+      kill_probe_process();
+    } else if (!probe.timed_out) {
+      while (::waitpid(probe.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      m_probe_status = status;
+    }
+  }
+  if (probe.timed_out) {
     probe.result.exit_code = -1;
     probe.output = fmt::format("Health check exceeded timeout ({})",
                                go_duration(m_config.healthcheck->timeout));
   } else {
-    int status = 0;
-    if (m_probe_status) {
-      status = *m_probe_status;
-    } else {
-      while (::waitpid(probe.pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    probe.result.exit_code = exit_code_of(status);
+    probe.result.exit_code = exit_code_of(m_probe_status.value_or(0));
     // The runtime returned, so the command ended; a background child of it may still hold
     // the pipe: take what is there, do not wait for the end.
     if (probe.out) {
@@ -945,17 +1006,18 @@ void Monitor::record_health(HealthResult result, Clock::time_point began) {
   schedule_probe();
 }
 
-/// The container ended while a probe ran: kill it, keep no result.
+/// The container ended while a probe ran: end it, keep no result. Its command died with the
+/// container's pid namespace; the runtime returns soon after.
 void Monitor::stop_probe() {
   if (!m_probe) {
     return;
   }
-  if (m_probe->pid > 0) {
-    ::kill(-m_probe->pid, SIGKILL);
-    if (!m_probe_status) {
-      ::waitpid(m_probe->pid, nullptr, 0);
-    }
-    kill_strays();
+  kill_probe_command();
+  pollfd ended{m_probe->pidfd.get(), POLLIN, 0};
+  if (m_probe_status || ::poll(&ended, 1, static_cast<int>(k_probe_grace.count())) == 1) {
+    ::waitpid(m_probe->pid, nullptr, 0);
+  } else {
+    kill_probe_process();
   }
   m_probe.reset();
 }

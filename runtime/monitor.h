@@ -32,6 +32,7 @@ struct MonitorConfig {
   std::string stopping_path;  // exists while a user-requested stop is under way
   RestartPolicy restart;
   std::optional<Healthcheck> healthcheck;  // nullopt: none
+  // What `berth stop` sends; kept here for the record, the monitor never signals the container.
   std::string stop_signal = "SIGTERM";
 };
 
@@ -64,7 +65,9 @@ std::string rfc3339_nanos(std::chrono::system_clock::time_point time);
 /// Runs the monitor of the container whose run directory (holding monitor.json) is
 /// `container_run_dir`. Forks at once: the calling process returns 0 (its caller exits), the
 /// child becomes the monitor in a new session and answers on `sync_fd` with "ok\n" once the
-/// container runs, or "error: <why>\n". The monitor's own return value is its exit status.
+/// container runs (state.json saved), or "error: <why>\n" (state "exited" with the error).
+/// The monitor's own return value is its exit status. It adds two files to the run
+/// directory: init.pid (the runtime's --pid-file) and healthcheck-process.json.
 int run_monitor(const std::string& container_run_dir, int sync_fd);
 
 }  // namespace berth::runtime

@@ -368,6 +368,62 @@ int wait_container(const ContainerStore& store, const ContainerRecord& record) {
   return live.state.exit_code;
 }
 
+int exec_in_container(const ContainerStore& store, const ContainerRecord& record,
+                      const ExecOptions& options) {
+  const ContainerPaths paths = store.paths(record.id);
+  const auto live = store.live_state(record.id);
+  if (live.state.status != "running") {
+    throw Error("container " + record.name + " is not running");
+  }
+  if (options.args.empty()) throw Error("exec needs a command");
+  const json bundle = json::parse(fs::read_file(paths.bundle() + "/config.json"));
+  // The container's own process settings, with the command and what the user overrides.
+  json process = bundle.at("process");
+  process["args"] = options.args;
+  process["terminal"] = false;
+  json env = process.value("env", json::array());
+  for (const auto& entry : options.env) {
+    const std::string key = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (auto& existing : env) {
+      const std::string text = existing.get<std::string>();
+      if (text.substr(0, text.find('=')) == key) {
+        existing = entry;
+        replaced = true;
+      }
+    }
+    if (!replaced) env.push_back(entry);
+  }
+  process["env"] = env;
+  if (!options.working_dir.empty()) process["cwd"] = options.working_dir;
+  if (!options.user.empty()) {
+    const auto user =
+        runtime::resolve_user(options.user, {}, image_file(record.lower_dirs, "etc/passwd"),
+                              image_file(record.lower_dirs, "etc/group"));
+    process["user"] = {
+        {"uid", user.uid}, {"gid", user.gid}, {"additionalGids", user.additional_gids}};
+  }
+  // One file per exec: several may run at once.
+  const std::string process_path =
+      paths.run_dir + "/exec-" + ContainerStore::new_id().substr(0, 12) + ".json";
+  write_file(process_path, process.dump());
+  const auto runtime =
+      runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  runtime::Stdio stdio;
+  stdio.in = options.interactive ? STDIN_FILENO : -1;
+  stdio.out = STDOUT_FILENO;
+  stdio.err = STDERR_FILENO;
+  int code = 0;
+  try {
+    code = runtime->exec(record.id, process_path, stdio, options.detach);
+  } catch (...) {
+    ::unlink(process_path.c_str());
+    throw;
+  }
+  ::unlink(process_path.c_str());
+  return options.detach ? 0 : code;
+}
+
 void release_container(const ContainerStore& store, const ContainerRecord& record) {
   const ContainerPaths paths = store.paths(record.id);
   runtime::unmount_rootfs(paths.rootfs());

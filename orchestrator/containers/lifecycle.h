@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "image/store.h"
 #include "orchestrator/containers/container_store.h"
@@ -43,6 +44,20 @@ int wait_container(const ContainerStore& store, const ContainerRecord& record);
 /// Removes a stopped container: runtime state, mounts, cgroups, directories, name. A running
 /// one needs `force` (it is killed first), else berth::Error with Docker's text.
 void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force);
+
+struct ExecOptions {
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // KEY=VALUE over the container's environment
+  std::string user;              // empty: the container's user
+  std::string working_dir;       // empty: the container's
+  bool interactive = false;      // pass standard input through
+  bool detach = false;
+};
+
+/// Runs a process in a running container with the caller's standard streams; returns its
+/// exit code (0 with `detach`). berth::Error when the container is not running.
+int exec_in_container(const ContainerStore& store, const ContainerRecord& record,
+                      const ExecOptions& options);
 
 /// Unmounts the root filesystem and removes the cgroups of a container that has stopped,
 /// so nothing of it stays mounted while it waits to be started again or removed.

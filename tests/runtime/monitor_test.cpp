@@ -386,20 +386,27 @@ class MonitorTest : public ::testing::TestWithParam<std::string> {
 
   std::string run_dir() const { return m_dir.path() + "/run/containers/" + m_id; }
   std::string rootfs() const { return m_dir.path() + "/rootfs"; }
+  std::string temp_dir() const { return m_dir.path() + "/tmp"; }
 
   /// Writes the bundle and monitor.json, runs the monitor as `berth _monitor` would be run
   /// (in a child process that returns at once) and returns its verdict.
   std::string launch(const std::vector<std::string>& args) {
-    std::ofstream(m_config.bundle + "/config.json")
-        << container_config(rootfs(), m_cgroups_path, args).dump();
+    json config = container_config(rootfs(), m_cgroups_path, args);
+    if (m_memory_limit) {
+      config["linux"]["resources"]["memory"] = {{"limit", *m_memory_limit},
+                                                {"swap", *m_memory_limit}};
+    }
+    std::ofstream(m_config.bundle + "/config.json") << config.dump();
     std::ofstream(run_dir() + "/monitor.json") << to_json(m_config).dump();
     int sync[2];
     if (::pipe2(sync, O_CLOEXEC) != 0) {
       return "(no pipe)";
     }
+    stdfs::create_directories(temp_dir());
     const pid_t child = ::fork();
     if (child == 0) {
       ::close(sync[0]);
+      ::setenv("TMPDIR", temp_dir().c_str(), 1);  // where the runtime driver keeps its logs
       ::_exit(run_monitor(run_dir(), sync[1]));
     }
     ::close(sync[1]);
@@ -467,6 +474,7 @@ class MonitorTest : public ::testing::TestWithParam<std::string> {
   const std::string m_id = random_hex(64);
   const std::string m_cgroups_path = "/berth-test-" + random_hex(16);
   MonitorConfig m_config;
+  std::optional<std::int64_t> m_memory_limit;
   std::optional<Cleanup> m_cleanup;
   std::unique_ptr<OciRuntime> m_runtime;
   pid_t m_first_process = 0;
@@ -509,6 +517,16 @@ TEST_P(MonitorTest, SplitsLongLinesAndKeepsAnUnfinishedLastOne) {
   EXPECT_EQ(lines[0].log, std::string(16384, 'a'));
   EXPECT_EQ(lines[1].log, std::string(20000 - 16384, 'a') + "\n");
   EXPECT_EQ(lines[2].log, "tail");
+}
+
+TEST_P(MonitorTest, RecordsAnOomKill) {
+  m_memory_limit = 16 << 20;
+  // The shell keeps 64 MB in a variable: the kernel kills it inside its 16 MiB.
+  ASSERT_EQ(launch({"sh", "-c", "x=$(busybox head -c 64000000 /dev/zero | busybox tr '\\0' a)"}),
+            "ok\n");
+  const ContainerState end = final_state();
+  EXPECT_EQ(end.exit_code, 137);
+  EXPECT_TRUE(end.oom_killed);
 }
 
 TEST_P(MonitorTest, OutlivesItsParentInItsOwnSessionAndIgnoresTermination) {
@@ -659,6 +677,8 @@ TEST_P(MonitorTest, AProbeOverItsTimeoutIsKilled) {
   stop_by_user();
   EXPECT_EQ(final_state().exit_code, 137);
   EXPECT_EQ(count_processes(probe), 0);
+  // The probe processes ended normally, so the runtime driver removed its temporary files.
+  EXPECT_TRUE(stdfs::is_empty(temp_dir()));
 }
 
 TEST_P(MonitorTest, AFailedStartIsTheVerdictAndTheState) {

@@ -13,8 +13,10 @@ namespace berth::testing {
 
 namespace {
 
-constexpr const char* k_applets[] = {"sh", "ls",   "cat",   "echo", "sleep",    "nc",    "env",
-                                     "id", "true", "false", "wget", "hostname", "mkdir", "touch"};
+constexpr const char* k_applets[] = {
+    "sh",   "ls",       "cat",     "echo",  "sleep", "nc",   "env",  "id",  "true", "false",
+    "wget", "hostname", "mkdir",   "touch", "yes",   "head", "dd",   "tr",  "ps",   "kill",
+    "wc",   "grep",     "unshare", "rm",    "chown", "test", "date", "pwd", "seq",  "swapon"};
 
 void write(const std::filesystem::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary);
@@ -46,8 +48,9 @@ void make_busybox_rootfs_tar(const std::string& tar_path, const std::string& mar
   for (const char* applet : k_applets)
     std::filesystem::create_symlink("busybox", dir / "bin" / applet);
   write(dir / "etc/passwd",
-        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
-  write(dir / "etc/group", "root:x:0:\nnogroup:x:65534:\n");
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/:/bin/false\n");
+  write(dir / "etc/group", "root:x:0:\napp:x:1000:\nextra:x:2000:app\nnogroup:x:65534:\n");
   write(dir / "etc/berth-test-marker", marker);
   // Fixed owner and times so the same marker gives the same tar, hence the same digests.
   const std::string command =

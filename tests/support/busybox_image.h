@@ -10,9 +10,9 @@ namespace berth::testing {
 bool have_static_busybox();
 
 /// Writes a rootfs tar (uncompressed) to `tar_path`: bin/busybox, bin/<applet> symlinks for
-/// sh, ls, cat, echo, sleep, nc, env, id, true, false, wget, hostname, mkdir, touch, and
-/// etc/passwd, etc/group, tmp/ (1777). `marker` is written to /etc/berth-test-marker, so
-/// tests can make images with different content (and digests) cheaply.
+/// the shell and the tools tests use (sh, ls, cat, echo, sleep, nc, id, yes, head, ps, kill,
+/// unshare, ...), and etc/passwd, etc/group, tmp/ (1777). `marker` is written to
+/// /etc/berth-test-marker, so tests can make images with different content (and digests).
 void make_busybox_rootfs_tar(const std::string& tar_path, const std::string& marker = "");
 
 }  // namespace berth::testing
