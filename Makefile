@@ -37,6 +37,7 @@ bench: build
 	@./bench/startup.sh
 	@./bench/config.sh
 	@./bench/pull.sh
+	@./bench/container-run.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -29,7 +29,7 @@ ContainerStore store_of(const GlobalOptions& global) {
   return ContainerStore(global.root, global.runroot);
 }
 
-/// The berth binary itself: the monitor is `berth _monitor`.
+/// The berth binary itself: berth-monitor is found next to it.
 std::string self_executable() {
   char path[4096];
   const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);

@@ -40,6 +40,5 @@ struct ExitCode {
 void add_config_command(CLI::App& app, const GlobalOptions& global);
 void add_image_command(CLI::App& app, const GlobalOptions& global);
 void add_container_command(CLI::App& app, const GlobalOptions& global);
-void add_monitor_command(CLI::App& app);
 
 }  // namespace berth::cmd

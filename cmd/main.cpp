@@ -1,6 +1,5 @@
 // berth: the command table and the one place errors become a message and an exit code.
 #include <iostream>
-#include <string_view>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -10,8 +9,7 @@
 #include "util/heap.h"
 
 int main(int argc, char** argv) {
-  // The monitor lives as long as its container and must stay small: no burst heap for it.
-  if (argc < 2 || std::string_view(argv[1]) != "_monitor") berth::util::prepare_heap_for_burst();
+  berth::util::prepare_heap_for_burst();
   CLI::App app{"berth: a daemonless, Compose-compatible container orchestrator", "berth"};
   app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
   app.require_subcommand(1);
@@ -22,7 +20,6 @@ int main(int argc, char** argv) {
   berth::cmd::add_config_command(app, global);
   berth::cmd::add_image_command(app, global);
   berth::cmd::add_container_command(app, global);
-  berth::cmd::add_monitor_command(app);
 
   try {
     app.parse(argc, argv);

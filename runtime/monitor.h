@@ -1,7 +1,7 @@
 // The per-container monitor (conmon's model): one small process per container that outlives
 // the berth command which started it. It creates and starts the container through the OCI
 // runtime, keeps its log, records its state and exit, restarts it by its policy and runs its
-// healthcheck. Started as `berth _monitor <run dir>` with the verdict pipe on fd 3.
+// healthcheck. Started as `berth-monitor <run dir>` with the verdict pipe on fd 3.
 //
 // Signals: the monitor ignores SIGTERM, SIGINT and SIGHUP. A container's life is decided by
 // berth commands through the runtime (stop = stopping marker + signal to the container); the

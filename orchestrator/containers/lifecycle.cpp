@@ -148,7 +148,7 @@ class StateWatch {
   int m_fd = -1;
 };
 
-/// Starts `berth _monitor <run_dir>` detached, and reads its verdict from the pipe it gets
+/// Starts `berth-monitor <run_dir>` (next to the berth binary) detached, and reads its verdict from the pipe it gets
 /// as fd 3: "ok" once the container runs, or "error: <why>".
 void launch_monitor(const std::string& berth_executable, const std::string& run_dir) {
   int sync[2];
@@ -162,7 +162,8 @@ void launch_monitor(const std::string& berth_executable, const std::string& run_
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);  // no terminal's signals reach it
-  std::vector<std::string> argv_strings{berth_executable, "_monitor", run_dir};
+  const std::string monitor = fs::dirname(berth_executable) + "/berth-monitor";
+  std::vector<std::string> argv_strings{monitor, run_dir};
   std::vector<char*> argv;
   for (auto& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -173,7 +174,7 @@ void launch_monitor(const std::string& berth_executable, const std::string& run_
   ::close(sync[1]);
   if (spawned != 0) {
     ::close(sync[0]);
-    throw Error("cannot start the monitor " + berth_executable + ": " + std::strerror(spawned));
+    throw Error("cannot start the monitor " + monitor + ": " + std::strerror(spawned));
   }
   std::string verdict;
   char buffer[512];

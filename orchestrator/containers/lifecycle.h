@@ -26,7 +26,7 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
 
 /// Builds the bundle, mounts the root filesystem and starts the container under a new
 /// monitor; returns once it runs (or throws the reason it could not start, leaving nothing
-/// mounted). `berth_executable` is the binary whose `_monitor` command supervises it.
+/// mounted). The monitor is `berth-monitor`, found next to `berth_executable`.
 void start_container(const ContainerStore& store, const ContainerRecord& record,
                      const std::string& berth_executable);
 
