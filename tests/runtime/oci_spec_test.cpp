@@ -625,8 +625,10 @@ TEST(OciSpecDevices, HostDeviceWithItsNumbers) {
                                               {"major", 1},
                                               {"minor", 3},
                                               {"fileMode", st.st_mode & 07777},
-                                              {"uid", 0},
-                                              {"gid", 0}}));
+                                              // The host node's owner (not always root:
+                                              // one CI host's /dev/null is 1000:1000).
+                                              {"uid", st.st_uid},
+                                              {"gid", st.st_gid}}));
   EXPECT_EQ(oci["linux"]["devices"][1]["path"], "/dev/zero");
   const json rules = oci["linux"]["resources"]["devices"];
   EXPECT_EQ(rules[8],
