@@ -80,8 +80,9 @@ void write_etc_files(const ContainerPaths& paths, const ContainerRecord& record,
   write_file(paths.etc() + "/resolv.conf", resolv);
 }
 
+/// What the spec builder needs; `with_seccomp` false skips reading the profile (see create).
 runtime::SpecContext spec_context(const ContainerStore& store, const ContainerRecord& record,
-                                  const std::string& etc_dir) {
+                                  const std::string& etc_dir, bool with_seccomp = true) {
   runtime::SpecContext context;
   context.container_id = record.id;
   context.rootfs = store.paths(record.id).rootfs();
@@ -89,7 +90,9 @@ runtime::SpecContext spec_context(const ContainerStore& store, const ContainerRe
   context.etc_dir = etc_dir;
   context.image_passwd = image_file(record.lower_dirs, "etc/passwd");
   context.image_group = image_file(record.lower_dirs, "etc/group");
-  context.seccomp_profile = fs::read_file_if_exists(runtime::k_seccomp_profile_path).value_or("");
+  if (with_seccomp) {
+    context.seccomp_profile = fs::read_file_if_exists(runtime::k_seccomp_profile_path).value_or("");
+  }
   if (record.spec.init) {
     if (!fs::is_file(runtime::k_host_init_path)) {
       throw Error(std::string("--init needs ") + runtime::k_host_init_path +
@@ -148,8 +151,8 @@ class StateWatch {
   int m_fd = -1;
 };
 
-/// Starts `berth-monitor <run_dir>` (next to the berth binary) detached, and reads its verdict from the pipe it gets
-/// as fd 3: "ok" once the container runs, or "error: <why>".
+/// Starts `berth-monitor <run_dir>` (next to the berth binary) detached, and reads its verdict from
+/// the pipe it gets as fd 3: "ok" once the container runs, or "error: <why>".
 void launch_monitor(const std::string& berth_executable, const std::string& run_dir) {
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
@@ -222,8 +225,10 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   record.image_config = config.raw.value("config", json::object());
   record.spec = std::move(spec);
   // Built once now, so a mistake in the spec is reported by create, not by a later start.
+  // Without the seccomp profile: it is berth's data, not the user's, and parsing it is the
+  // dearest part of the build, which start does again anyway.
   runtime::build_oci_spec(record.spec, record.image_config,
-                          spec_context(store, record, "/nonexistent"));
+                          spec_context(store, record, "/nonexistent", false));
 
   store.claim_name(record.name, record.id);
   try {
@@ -311,8 +316,6 @@ void stop_container(const ContainerStore& store, const ContainerRecord& record,
 
   StateWatch watch(paths.run_dir);
   if (live.state.status == "running" || live.state.status == "paused") {
-    const json spec = json::parse(
-        fs::read_file_if_exists(paths.bundle() + "/config.json").value_or("{}"), nullptr, false);
     const std::string signal_name = record.spec.stop_signal.empty()
                                         ? record.image_config.value("StopSignal", "SIGTERM")
                                         : record.spec.stop_signal;
@@ -443,9 +446,12 @@ void remove_container(const ContainerStore& store, const ContainerRecord& record
     // The monitor may still be finishing its last write; it exits right after.
     wait_for_exit(live.state.monitor_pid, std::chrono::seconds(5));
   }
-  const auto runtime =
-      runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
-  runtime->remove(record.id, true);
+  // A monitor deletes the runtime's container itself once it has exited; only one that died
+  // first leaves that work (and one more runtime exec on the --rm path) to us.
+  if (live.monitor_lost) {
+    runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime))
+        ->remove(record.id, true);
+  }
   release_container(store, record);
   store.release_name(record.name);
   store.remove_dirs(record.id);
