@@ -1,7 +1,11 @@
 // `berth container ...`: Docker's single-container verbs. Flags and printing only; the work
 // is in orchestrator/containers.
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <iostream>
 #include <memory>
@@ -10,12 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/container_flags.h"
+#include "cmd/container_observe.h"
 #include "cmd/global_options.h"
 #include "cmd/image_output.h"
+#include "orchestrator/containers/attach.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/logs.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/terminal.h"
 
 namespace berth::cmd {
 
@@ -61,29 +68,90 @@ ContainerRecord create_from(const GlobalOptions& global, const RunFlags& flags) 
                                       to_spec(flags, fs::current_directory()), options);
 }
 
+/// A socket pair for the attach channel: ours, and the monitor's (-1 when detached).
+struct AttachSockets {
+  int ours = -1;
+  int theirs = -1;
+  AttachSockets() = default;
+  explicit AttachSockets(bool wanted) {
+    if (!wanted) return;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+      throw Error(std::string("socketpair: ") + std::strerror(errno));
+    ours = pair[0];
+    theirs = pair[1];
+  }
+  ~AttachSockets() {
+    close_theirs();
+    if (ours >= 0) ::close(ours);
+  }
+  AttachSockets(const AttachSockets&) = delete;
+  AttachSockets& operator=(const AttachSockets&) = delete;
+  void close_theirs() {
+    if (theirs >= 0) ::close(theirs);
+    theirs = -1;
+  }
+};
+
+/// Starts `record` and, unless detached, relays its streams until it ends; returns its exit
+/// code (0 when detached, or when the user detached with Ctrl-P Ctrl-Q).
+int start_and_attach(const ContainerStore& store, const ContainerRecord& record, bool attach,
+                     bool interactive) {
+  AttachSockets sockets(attach);
+  containers::StartOptions start;
+  start.attach_fd = sockets.theirs;
+  start.stdin_once = attach && interactive;
+  if (record.spec.tty) start.console_size = util::terminal_size(STDIN_FILENO);
+  containers::start_container(store, record, self_executable(), start);
+  sockets.close_theirs();  // the monitor has its own; ours must see its end
+  if (!attach) return 0;
+
+  containers::AttachOptions options;
+  options.forward_input = interactive;
+  options.tty = record.spec.tty;
+  options.forward_signal = [&store, &record](int signal) {
+    try {
+      containers::kill_container(store, record, signal);
+    } catch (const Error&) {
+      // It has just ended: the exit code is on its way.
+    }
+  };
+  const containers::AttachResult result = containers::attach_session(sockets.ours, options);
+  if (result.detached) return 0;
+  if (!result.failure.empty()) std::cerr << "berth: error: " << result.failure << "\n";
+  if (result.exit_code) return *result.exit_code;
+  // The monitor went away without a word (killed): the state on disk tells the rest.
+  const int code = containers::wait_container(store, record);
+  if (record.auto_remove) {
+    try {
+      containers::remove_container(store, store.find(record.id), true);
+    } catch (const Error&) {
+      // Already removed.
+    }
+  }
+  return code;
+}
+
 int run_run(const GlobalOptions& global, const RunFlags& flags) {
   global.prepare();
-  if (flags.tty || flags.interactive) {
-    throw Error("-i and -t are not supported yet; run without them (output is still shown)");
+  if (flags.tty && flags.interactive && !flags.detach && ::isatty(STDIN_FILENO) == 0) {
+    throw Error("the input device is not a TTY");  // Docker's words
   }
   const ContainerStore store = store_of(global);
   const ContainerRecord record = create_from(global, flags);
+  int exit_code = 0;
   try {
-    containers::start_container(store, record, self_executable());
-  } catch (const Error&) {
+    exit_code = start_and_attach(store, record, !flags.detach, flags.interactive);
+  } catch (const Error& e) {
+    // Docker's codes: 127 when the command is not found, 126 when it cannot be run, 125
+    // when the container could not start for another reason.
+    int code = store.live_state(record.id).state.exit_code;
+    if (code != 126 && code != 127) code = 125;
     if (record.auto_remove) containers::remove_container(store, record, true);
-    throw;
+    std::cerr << "berth: error: " << e.what() << "\n";
+    throw ExitCode(code);
   }
-  if (flags.detach) {
-    std::cout << record.id << "\n";
-    return 0;
-  }
-  // Attached: the container's output as it comes, then its exit code as ours.
-  containers::LogOptions log_options;
-  log_options.follow = true;
-  containers::print_logs(store, record, log_options, std::cout, std::cerr);
-  const int exit_code = containers::wait_container(store, record);
-  if (record.auto_remove) containers::remove_container(store, record, true);
+  if (flags.detach) std::cout << record.id << "\n";
   return exit_code;
 }
 
@@ -92,17 +160,34 @@ void run_create(const GlobalOptions& global, const RunFlags& flags) {
   std::cout << create_from(global, flags).id << "\n";
 }
 
-void run_start(const GlobalOptions& global, const std::vector<std::string>& names) {
+struct StartFlags {
+  std::vector<std::string> names;
+  bool attach = false;
+  bool interactive = false;
+};
+
+int run_start(const GlobalOptions& global, const StartFlags& flags) {
   global.prepare();
+  if ((flags.attach || flags.interactive) && flags.names.size() > 1) {
+    throw Error("you cannot start and attach multiple containers at once");  // Docker's words
+  }
   const ContainerStore store = store_of(global);
-  for (const auto& name : names) {
+  for (const auto& name : flags.names) {
     const ContainerRecord record = store.find(name);
     const auto live = store.live_state(record.id);
-    if (live.state.status != "running" && live.state.status != "restarting") {
-      containers::start_container(store, record, self_executable());
+    if (live.state.status == "paused") {
+      throw Error("cannot start a paused container, try unpause instead");  // Docker's words
     }
+    if (live.state.status == "running" || live.state.status == "restarting") {
+      if (!flags.attach) std::cout << name << "\n";
+      continue;
+    }
+    const int code = start_and_attach(store, record, flags.attach || flags.interactive,
+                                      flags.interactive);
+    if (flags.attach || flags.interactive) return code;
     std::cout << name << "\n";
   }
+  return 0;
 }
 
 void run_stop(const GlobalOptions& global, const std::vector<std::string>& names, int timeout) {
@@ -286,7 +371,7 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
     item["Name"] = "/" + record.name;
     item["Image"] = record.image_id;
     item["State"] = {{"Status", state.status},
-                     {"Running", state.status == "running"},
+                     {"Running", state.status == "running" || state.status == "paused"},
                      {"Paused", state.status == "paused"},
                      {"Restarting", state.status == "restarting"},
                      {"OOMKilled", state.oom_killed},
@@ -335,7 +420,9 @@ struct ExecFlags {
 
 int run_exec(const GlobalOptions& global, const ExecFlags& flags) {
   global.prepare();
-  if (flags.tty) throw Error("-t is not supported yet; run without it");
+  if (flags.tty && flags.interactive && ::isatty(STDIN_FILENO) == 0) {
+    throw Error("the input device is not a TTY");  // Docker's words
+  }
   const ContainerStore store = store_of(global);
   containers::ExecOptions options;
   options.args = flags.command;
@@ -349,6 +436,7 @@ int run_exec(const GlobalOptions& global, const ExecFlags& flags) {
   options.user = flags.user;
   options.working_dir = flags.workdir;
   options.interactive = flags.interactive;
+  options.tty = flags.tty;
   options.detach = flags.detach;
   return containers::exec_in_container(store, store.find(flags.container), options);
 }
@@ -377,10 +465,15 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
     run_create(global, *create_flags);
   });
 
-  auto start_names = std::make_shared<std::vector<std::string>>();
+  auto start_flags = std::make_shared<StartFlags>();
   CLI::App* start = container->add_subcommand("start", "Start stopped containers");
-  start->add_option("container", *start_names, "Names or ids")->required();
-  start->callback([&global, start_names] { run_start(global, *start_names); });
+  start->add_option("container", start_flags->names, "Names or ids")->required();
+  start->add_flag("-a,--attach", start_flags->attach, "Attach to its output; exit with its code");
+  start->add_flag("-i,--interactive", start_flags->interactive, "Attach its standard input");
+  start->callback([&global, start_flags] {
+    const int code = run_start(global, *start_flags);
+    if (code != 0) throw ExitCode(code);
+  });
 
   auto stop_names = std::make_shared<std::vector<std::string>>();
   auto stop_timeout = std::make_shared<int>(-1);
@@ -478,6 +571,7 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
       container->add_subcommand("wait", "Wait for containers to stop; print exit codes");
   wait->add_option("container", *wait_names, "Names or ids")->required();
   wait->callback([&global, wait_names] { run_wait(global, *wait_names); });
+  add_container_observe_commands(*container, global);
 }
 
 }  // namespace berth::cmd

@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -197,6 +198,28 @@ std::vector<std::string> cgroup_dirs(const std::string& cgroups_path) {
     }
   }
   return dirs;
+}
+
+bool cgroup_frozen(const std::string& cgroups_path) {
+  const std::string relative = relative_cgroup(cgroups_path);
+  bool frozen_in_v2 = false;
+  for (const auto& mount : cgroup_mounts()) {
+    if (mount.type == "cgroup") {
+      const auto options = split(mount.options, ',');
+      if (std::find(options.begin(), options.end(), "freezer") == options.end()) {
+        continue;
+      }
+      // Where a v1 freezer is mounted, runtimes freeze through it and the cgroup2 directory
+      // of a hybrid host never says frozen: this file alone decides.
+      const auto state = fs::read_file_if_exists(mount.path + "/" + relative + "/freezer.state");
+      return state && state->starts_with("FROZEN");
+    }
+    if (mount.type == "cgroup2" && !frozen_in_v2) {
+      const auto events = fs::read_file_if_exists(mount.path + "/" + relative + "/cgroup.events");
+      frozen_in_v2 = events && ("\n" + *events).find("\nfrozen 1") != std::string::npos;
+    }
+  }
+  return frozen_in_v2;
 }
 
 }  // namespace berth::runtime

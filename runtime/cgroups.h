@@ -27,4 +27,9 @@ void remove_cgroup(const std::string& cgroups_path);
 /// The directories that exist for `cgroups_path`, one per hierarchy that has it.
 std::vector<std::string> cgroup_dirs(const std::string& cgroups_path);
 
+/// True when the cgroup `cgroups_path` is frozen (its container paused): freezer.state is
+/// FROZEN in the v1 freezer hierarchy, or, on a host without one, cgroup.events says
+/// "frozen 1" in cgroup2. False when the cgroup does not exist.
+bool cgroup_frozen(const std::string& cgroups_path);
+
 }  // namespace berth::runtime

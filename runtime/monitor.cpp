@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -18,15 +20,20 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <deque>
+#include <filesystem>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "runtime/attach_protocol.h"
 #include "runtime/cgroups.h"
+#include "runtime/console_socket.h"
 #include "runtime/container_state.h"
 #include "runtime/oci_runtime.h"
+#include "runtime/rootfs.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -55,6 +62,12 @@ constexpr auto k_max_restart_delay = milliseconds(60'000);
 constexpr auto k_restart_delay_reset = seconds(10);
 
 constexpr std::string_view k_stream_names[] = {"stdout", "stderr"};
+/// Output queued for a slow attached command, above which the container's streams are no
+/// longer read (the container then waits on its full pipe, as with a slow terminal): no
+/// output is ever dropped, and the monitor's memory stays bounded.
+constexpr std::size_t k_client_backlog = 1024 * 1024;
+/// How long the runtime may take to hand over the terminal it made.
+constexpr int k_console_timeout_ms = 10'000;
 
 /// An owned file descriptor.
 class Fd {
@@ -406,8 +419,11 @@ struct Probe {
 
 class Monitor {
  public:
-  Monitor(MonitorConfig config, std::string run_dir)
-      : m_config(std::move(config)), m_run_dir(std::move(run_dir)), m_log(m_config.log_path) {}
+  Monitor(MonitorConfig config, std::string run_dir, int attach_fd)
+      : m_config(std::move(config)),
+        m_run_dir(std::move(run_dir)),
+        m_log(m_config.log_path),
+        m_client(attach_fd) {}
 
   int run(int sync_fd);
 
@@ -418,6 +434,16 @@ class Monitor {
   bool wait_before_restart(milliseconds delay);
   void record_start_failure(const std::string& message);
   void save();
+  void remove_leftovers();
+
+  void read_client();
+  void queue_to_client(attach::Kind kind, std::string_view payload);
+  void flush_client();
+  void finish_client();
+  void drop_client();
+  void write_stdin();
+  void end_stdin();
+  void apply_window();
 
   void pump(int stream);
   void drain();
@@ -443,7 +469,19 @@ class Monitor {
   LogWriter m_log;
   Fd m_devnull;
   std::string m_cgroups_path;
+  std::string m_rootfs;
   std::string m_probe_process_path;  // empty: no healthcheck
+
+  // The attached command, while it is there, and what waits to be sent to it.
+  Fd m_client;
+  std::deque<std::string> m_client_queue;
+  std::size_t m_client_queued = 0;
+  // The container's input (a pipe, or the terminal's master) and what waits to go in.
+  Fd m_stdin;
+  std::string m_stdin_pending;
+  bool m_stdin_ending = false;  // close it once the pending input is written
+  std::optional<ConsoleSocket> m_console;
+  std::optional<std::pair<unsigned, unsigned>> m_window;  // rows, columns the command asked for
 
   // The current run of the container.
   int m_pid = 0;
@@ -483,6 +521,10 @@ int Monitor::run(int sync_fd) {
       const Clock::time_point started = m_started;
       supervise();
       ran_for = Clock::now() - started;
+      // Docker's attached run returns at the container's first end, whatever the policy.
+      if (!m_config.auto_remove) {
+        finish_client();
+      }
     }
     if (!should_restart(m_config.restart, m_state.exit_code, m_state.restart_count,
                         exists(m_config.stopping_path))) {
@@ -507,6 +549,17 @@ int Monitor::run(int sync_fd) {
   }
   m_state.status = "exited";
   save();
+  if (m_config.auto_remove) {
+    remove_leftovers();
+  } else if (!m_rootfs.empty()) {
+    // A stopped container holds no mount, as with Docker; `start` mounts it again.
+    try {
+      unmount_rootfs(m_rootfs);
+    } catch (const std::exception&) {
+      // `rm` tries again.
+    }
+  }
+  finish_client();
   return 0;
 }
 
@@ -529,6 +582,12 @@ void Monitor::prepare() {
   m_cgroups_path = "/" + m_config.id;  // crun's and runc's default
   if (const auto section = spec.find("linux"); section != spec.end() && section->is_object()) {
     m_cgroups_path = section->value("cgroupsPath", m_cgroups_path);
+  }
+  if (const auto root = spec.find("root"); root != spec.end() && root->is_object()) {
+    m_rootfs = root->value("path", "");
+  }
+  if (m_config.tty) {
+    m_console.emplace(m_run_dir, "init");
   }
 
   if (m_config.healthcheck && !m_config.healthcheck->test.empty() &&
@@ -557,10 +616,18 @@ void Monitor::prepare() {
   }
 }
 
-/// `create` + `start` with fresh pipes; the state says running afterwards (not yet saved).
+/// `run --detach` with fresh pipes (or a fresh terminal); the state says running afterwards
+/// (not yet saved).
 void Monitor::start_container() {
-  auto [out_read, out_write] = make_pipe();
-  auto [err_read, err_write] = make_pipe();
+  const bool tty = m_console.has_value();
+  Fd out_read, out_write, err_read, err_write, in_read, in_write;
+  if (!tty) {
+    std::tie(out_read, out_write) = make_pipe();
+    std::tie(err_read, err_write) = make_pipe();
+    if (m_config.stdin_open) {
+      std::tie(in_read, in_write) = make_pipe();
+    }
+  }
   const std::string pid_file = m_run_dir + "/init.pid";
   ::unlink(pid_file.c_str());
 
@@ -574,48 +641,61 @@ void Monitor::start_container() {
   };
 
   try {
-    m_runtime->create(m_config.id, m_config.bundle,
-                      Stdio{m_devnull.get(), out_write.get(), err_write.get()}, "", pid_file);
+    m_runtime->run_detached(
+        m_config.id, m_config.bundle,
+        Stdio{in_read ? in_read.get() : m_devnull.get(), tty ? m_devnull.get() : out_write.get(),
+              tty ? m_devnull.get() : err_write.get()},
+        tty ? m_console->address() : "", pid_file);
   } catch (...) {
-    out_write.reset();
-    err_write.reset();
     abandon();
     throw;
   }
   out_write.reset();
   err_write.reset();
+  in_read.reset();
+
+  Fd master;
+  if (tty) {
+    master.reset(m_console->receive_master(k_console_timeout_ms));
+    if (!master) {
+      abandon();
+      throw Error(fmt::format("container {}: the runtime handed over no terminal", m_config.id));
+    }
+  }
 
   int pid = 0;
   if (const auto text = fs::read_file_if_exists(pid_file)) {
     std::from_chars(text->data(), text->data() + text->size(), pid);
   }
-  if (pid <= 0) {
-    const auto state = m_runtime->state(m_config.id);
-    pid = state ? state->pid : 0;
-  }
   Fd pidfd = pid > 0 ? pidfd_open(pid) : Fd();
   if (!pidfd) {
-    const std::string message = fmt::format("container {}: no init process after create ({})",
+    const std::string message = fmt::format("container {}: no init process after start ({})",
                                             m_config.id, std::strerror(errno));
     abandon();
     throw Error(message);
   }
   const auto pid_start_time = process_start_time(pid).value_or(0);
-  try {
-    m_runtime->start(m_config.id);
-  } catch (...) {
-    abandon();
-    // The init was killed by the forced delete; collect it.
-    pollfd gone{pidfd.get(), POLLIN, 0};
-    ::poll(&gone, 1, 1000);
-    ::waitpid(pid, nullptr, WNOHANG);
-    throw;
-  }
 
+  if (tty) {
+    // One descriptor to read the terminal, one to write it: each is polled on its own.
+    out_read.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    if (m_config.stdin_open) {
+      in_write = std::move(master);
+    }
+  }
   set_nonblocking(out_read.get());
-  set_nonblocking(err_read.get());
+  if (err_read) {
+    set_nonblocking(err_read.get());
+  }
+  if (in_write) {
+    set_nonblocking(in_write.get());
+  }
   m_streams[0] = std::move(out_read);
   m_streams[1] = std::move(err_read);
+  m_stdin = std::move(in_write);
+  m_stdin_pending.clear();
+  m_stdin_ending = false;
+  apply_window();
   m_pid = pid;
   m_pidfd = std::move(pidfd);
   m_wait_status.reset();
@@ -641,13 +721,20 @@ void Monitor::start_container() {
 /// end (not yet saved) and the runtime's container is deleted.
 void Monitor::supervise() {
   for (;;) {
+    // A slow attached command holds the output back rather than losing it.
+    const short output_events = m_client_queued < k_client_backlog ? POLLIN : 0;
+    // Input is taken from the command only as fast as the container reads it.
+    const short client_events = static_cast<short>((m_stdin_pending.empty() ? POLLIN : 0) |
+                                                   (m_client_queue.empty() ? 0 : POLLOUT));
     pollfd fds[] = {
-        {m_streams[0].get(), POLLIN, 0},
-        {m_streams[1].get(), POLLIN, 0},
+        {m_streams[0].get(), output_events, 0},
+        {m_streams[1].get(), output_events, 0},
         {m_pidfd.get(), POLLIN, 0},
         {m_timer.get(), POLLIN, 0},
         {m_probe ? m_probe->out.get() : -1, POLLIN, 0},
         {m_probe ? m_probe->pidfd.get() : -1, POLLIN, 0},
+        {m_client.get(), client_events, 0},
+        {m_stdin_pending.empty() ? -1 : m_stdin.get(), POLLOUT, 0},
     };
     if (::poll(fds, std::size(fds), -1) < 0) {
       continue;  // EINTR (an ignored signal) or ENOMEM: try again
@@ -656,6 +743,15 @@ void Monitor::supervise() {
       if (fds[stream].revents != 0) {
         pump(stream);
       }
+    }
+    if ((fds[6].revents & POLLOUT) != 0) {
+      flush_client();
+    }
+    if ((fds[6].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      read_client();
+    }
+    if (fds[7].revents != 0) {
+      write_stdin();
     }
     if (fds[4].revents != 0) {
       read_probe_output();
@@ -692,7 +788,7 @@ void Monitor::supervise() {
   m_pidfd.reset();
   // It must be created anew to run again; deleting also frees the id for `berth start`.
   try {
-    m_runtime->remove(m_config.id, true);
+    m_runtime->remove_exited(m_config.id, m_cgroups_path);
   } catch (const std::exception& e) {
     m_state.error = one_line(e.what());
   }
@@ -748,7 +844,11 @@ void Monitor::pump(int stream) {
   for (int reads = 0; reads < 16; ++reads) {
     const ssize_t n = ::read(m_streams[stream].get(), buffer, sizeof buffer);
     if (n > 0) {
-      m_log.feed(stream, std::string_view(buffer, static_cast<std::size_t>(n)));
+      const std::string_view data(buffer, static_cast<std::size_t>(n));
+      m_log.feed(stream, data);
+      if (m_client) {
+        queue_to_client(stream == 0 ? attach::Kind::stdout_data : attach::Kind::stderr_data, data);
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) {
@@ -833,6 +933,160 @@ void Monitor::kill_strays() {
   }
 }
 
+/// --rm: what the container leaves once it has ended for good. Each step is best effort:
+/// a later `berth container rm` finds and finishes whatever one could not do.
+void Monitor::remove_leftovers() {
+  try {
+    if (!m_rootfs.empty()) {
+      unmount_rootfs(m_rootfs);
+    }
+    remove_cgroup(m_cgroups_path);
+  } catch (const std::exception&) {
+    return;  // still mounted: the record must stay, so that rm can retry
+  }
+  for (const auto& path : m_config.remove_paths) {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+}
+
+// --- the attached command -----------------------------------------------------------------
+
+void Monitor::read_client() {
+  char buffer[attach::k_max_packet];
+  const ssize_t n = ::recv(m_client.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    return;
+  }
+  if (n <= 0) {
+    drop_client();
+    return;
+  }
+  const std::string_view payload(buffer + 1, static_cast<std::size_t>(n) - 1);
+  switch (static_cast<attach::Kind>(buffer[0])) {
+    case attach::Kind::stdin_data:
+      if (m_stdin && !m_stdin_ending) {
+        m_stdin_pending.append(payload);
+        write_stdin();
+      }
+      break;
+    case attach::Kind::stdin_end:
+      end_stdin();
+      break;
+    case attach::Kind::resize: {
+      unsigned rows = 0;
+      unsigned columns = 0;
+      const auto space = payload.find(' ');
+      if (space != std::string_view::npos &&
+          std::from_chars(payload.data(), payload.data() + space, rows).ec == std::errc() &&
+          std::from_chars(payload.data() + space + 1, payload.data() + payload.size(), columns)
+                  .ec == std::errc()) {
+        m_window = {rows, columns};
+        apply_window();
+      }
+      break;
+    }
+    default:
+      break;  // nothing else comes from a command; an unknown kind is ignored
+  }
+}
+
+void Monitor::queue_to_client(attach::Kind kind, std::string_view payload) {
+  std::string packet = attach::packet(kind, payload);
+  m_client_queued += packet.size();
+  m_client_queue.push_back(std::move(packet));
+  flush_client();
+}
+
+/// Sends what the command's socket takes now.
+void Monitor::flush_client() {
+  while (m_client && !m_client_queue.empty()) {
+    const std::string& packet = m_client_queue.front();
+    const ssize_t sent =
+        ::send(m_client.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    if (sent < 0) {
+      drop_client();
+      return;
+    }
+    m_client_queued -= packet.size();
+    m_client_queue.pop_front();
+  }
+}
+
+/// The container ended: the command gets the rest of the output, the reason if it could not
+/// run, and its exit code; then it is let go.
+void Monitor::finish_client() {
+  if (!m_client) {
+    return;
+  }
+  if (!m_state.error.empty()) {
+    queue_to_client(attach::Kind::failure, m_state.error);
+  }
+  queue_to_client(attach::Kind::exit, std::to_string(m_state.exit_code));
+  while (m_client && !m_client_queue.empty()) {
+    pollfd writable{m_client.get(), POLLOUT, 0};
+    if (::poll(&writable, 1, -1) < 0 && errno != EINTR) {
+      break;
+    }
+    flush_client();
+  }
+  drop_client();
+}
+
+void Monitor::drop_client() {
+  m_client.reset();
+  m_client_queue.clear();
+  m_client_queued = 0;
+  if (m_config.stdin_once) {
+    end_stdin();
+  }
+}
+
+void Monitor::write_stdin() {
+  while (m_stdin && !m_stdin_pending.empty()) {
+    const ssize_t n = ::write(m_stdin.get(), m_stdin_pending.data(), m_stdin_pending.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      return;
+    }
+    if (n < 0) {
+      // The container closed its input: what it did not read is lost, as in a shell pipe.
+      m_stdin_pending.clear();
+      m_stdin.reset();
+      return;
+    }
+    m_stdin_pending.erase(0, static_cast<std::size_t>(n));
+  }
+  if (m_stdin_ending && m_stdin_pending.empty()) {
+    m_stdin.reset();
+  }
+}
+
+/// The command's input ended: with stdin_once, so does the container's once it has read
+/// what came before. A terminal has no end of input to pass on; it stays.
+void Monitor::end_stdin() {
+  if (!m_config.stdin_once || m_config.tty) {
+    return;
+  }
+  m_stdin_ending = true;
+  write_stdin();
+}
+
+void Monitor::apply_window() {
+  if (!m_console || !m_window || !m_streams[0]) {
+    return;
+  }
+  winsize size{};
+  size.ws_row = static_cast<unsigned short>(m_window->first);
+  size.ws_col = static_cast<unsigned short>(m_window->second);
+  ::ioctl(m_streams[0].get(), TIOCSWINSZ, &size);
+}
+
 // --- healthcheck --------------------------------------------------------------------------
 
 void Monitor::arm_timer(nanoseconds delay) {
@@ -857,6 +1111,12 @@ void Monitor::schedule_probe() {
 /// the log meanwhile; the child leads its own process group, so a timeout kills it and the
 /// runtime together.
 void Monitor::launch_probe() {
+  // A paused container's processes are frozen: a probe would only hang to its timeout and
+  // count as a failure. Docker skips it too.
+  if (cgroup_frozen(m_cgroups_path)) {
+    schedule_probe();
+    return;
+  }
   Probe probe;
   probe.began = Clock::now();
   probe.result.start = now_rfc3339();
@@ -1027,7 +1287,7 @@ void Monitor::stop_probe() {
 void ignore_signal(int) {}
 
 /// Away from whatever started us: signals, terminal, directory, inherited descriptors.
-void detach(int sync_fd) {
+void detach(int sync_fd, int attach_fd) {
   // A handler, not SIG_IGN: dispositions set to SIG_IGN survive exec and the container would
   // inherit them.
   struct sigaction action {};
@@ -1054,10 +1314,18 @@ void detach(int sync_fd) {
       ::close(null);
     }
   }
-  if (sync_fd > 3) {
-    ::close_range(3, static_cast<unsigned>(sync_fd) - 1, 0);
+  // Every inherited descriptor but the two we were given.
+  unsigned next = 3;
+  for (const int keep : {std::min(sync_fd, attach_fd), std::max(sync_fd, attach_fd)}) {
+    if (keep < static_cast<int>(next)) {
+      continue;
+    }
+    if (static_cast<unsigned>(keep) > next) {
+      ::close_range(next, static_cast<unsigned>(keep) - 1, 0);
+    }
+    next = static_cast<unsigned>(keep) + 1;
   }
-  ::close_range(static_cast<unsigned>(sync_fd) + 1, ~0U, 0);
+  ::close_range(next, ~0U, 0);
 }
 
 }  // namespace
@@ -1077,6 +1345,11 @@ json to_json(const MonitorConfig& config) {
        {{"name", restart_name(config.restart.name)}, {"max_retries", config.restart.max_retries}}},
       {"healthcheck", config.healthcheck ? healthcheck_to_json(*config.healthcheck) : json()},
       {"stop_signal", config.stop_signal},
+      {"tty", config.tty},
+      {"stdin_open", config.stdin_open},
+      {"stdin_once", config.stdin_once},
+      {"auto_remove", config.auto_remove},
+      {"remove_paths", config.remove_paths},
   };
 }
 
@@ -1098,6 +1371,11 @@ MonitorConfig monitor_config_from_json(const json& value) {
       config.healthcheck = healthcheck_from_json(*check);
     }
     config.stop_signal = value.value("stop_signal", config.stop_signal);
+    config.tty = value.value("tty", false);
+    config.stdin_open = value.value("stdin_open", false);
+    config.stdin_once = value.value("stdin_once", false);
+    config.auto_remove = value.value("auto_remove", false);
+    config.remove_paths = value.value("remove_paths", std::vector<std::string>{});
     return config;
   } catch (const json::exception& e) {
     throw Error(fmt::format("invalid monitor config: {}", e.what()));
@@ -1189,13 +1467,16 @@ std::string rfc3339_nanos(std::chrono::system_clock::time_point time) {
                      (since_epoch - whole).count());
 }
 
-int run_monitor(const std::string& container_run_dir, int sync_fd) {
+int run_monitor(const std::string& container_run_dir, int sync_fd, int attach_fd) {
   // The runtime must not inherit the verdict pipe: the container would hold it open and the
   // caller, reading to its end, would wait for the container's exit.
   if (sync_fd <= 2) {
     sync_fd = ::fcntl(sync_fd, F_DUPFD_CLOEXEC, 3);
   } else {
     ::fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+  }
+  if (attach_fd >= 0 && ::fcntl(attach_fd, F_SETFD, FD_CLOEXEC) != 0) {
+    attach_fd = -1;  // not open: nobody is attached
   }
   auto fail = [&](const std::string& message) {
     write_all(sync_fd, fmt::format("error: {}\n", one_line(message)));
@@ -1223,11 +1504,11 @@ int run_monitor(const std::string& container_run_dir, int sync_fd) {
     return 0;
   }
   ::setsid();
-  detach(sync_fd);
+  detach(sync_fd, attach_fd);
   // The container's init is re-parented to us once `create` returns, so we collect its
   // exit status.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  Monitor monitor(std::move(config), std::move(run_dir));
+  Monitor monitor(std::move(config), std::move(run_dir), attach_fd);
   return monitor.run(sync_fd);
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,14 @@ struct MonitorConfig {
   std::optional<Healthcheck> healthcheck;  // nullopt: none
   // What `berth stop` sends; kept here for the record, the monitor never signals the container.
   std::string stop_signal = "SIGTERM";
+  bool tty = false;         // the spec asks for a terminal: receive its master, log its output
+  bool stdin_open = false;  // -i: keep a pipe (or the terminal) open to the container's input
+  bool stdin_once = false;  // close that input when the attached command's input ends
+  // --rm: once the container has ended for good, remove what is left of it (the root
+  // filesystem's mount, the cgroup, then these paths in order) before telling the attached
+  // command, so that it returns to a host without the container.
+  bool auto_remove = false;
+  std::vector<std::string> remove_paths;
 };
 
 /// monitor.json's content for `config`; durations in nanoseconds.
@@ -68,6 +77,9 @@ std::string rfc3339_nanos(std::chrono::system_clock::time_point time);
 /// container runs (state.json saved), or "error: <why>\n" (state "exited" with the error).
 /// The monitor's own return value is its exit status. It adds two files to the run
 /// directory: init.pid (the runtime's --pid-file) and healthcheck-process.json.
-int run_monitor(const std::string& container_run_dir, int sync_fd);
+/// `attach_fd` (-1: none) is the command's end of an attach channel (attach_protocol.h): it
+/// gets the container's output from its start and its exit code at its first end, and
+/// feeds its input.
+int run_monitor(const std::string& container_run_dir, int sync_fd, int attach_fd = -1);
 
 }  // namespace berth::runtime

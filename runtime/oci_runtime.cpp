@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include <fmt/format.h>
@@ -20,6 +23,7 @@
 #include <boost/process/search_path.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/cgroups.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -36,6 +40,7 @@ class UniqueFd {
       ::close(m_fd);
     }
   }
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
   int get() const { return m_fd; }
@@ -52,6 +57,32 @@ UniqueFd capture_file(const char* name) {
     throw Error(fmt::format("memfd_create {}: {}", name, std::strerror(errno)));
   }
   return UniqueFd(fd);
+}
+
+/// A sealed in-memory copy of `program`, to be executed through /proc/self/fd. crun protects
+/// the host binary from a container that would overwrite it (CVE-2019-5736) by re-executing
+/// itself from a read-only copy at every start, which costs a second exec and dynamic link
+/// (3-4 ms of crun's 8 here); a copy that is already sealed against writing is exactly what
+/// it would make, so it skips that step. Copying its 0.5 MB takes 0.1 ms.
+UniqueFd sealed_copy(const std::string& program) {
+  UniqueFd copy(::memfd_create("crun", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  const UniqueFd source(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat info {};
+  if (copy.get() < 0 || source.get() < 0 || ::fstat(source.get(), &info) != 0) {
+    return UniqueFd();
+  }
+  for (off_t offset = 0; offset < info.st_size;) {
+    if (::sendfile(copy.get(), source.get(), &offset,
+                   static_cast<std::size_t>(info.st_size - offset)) <= 0) {
+      return UniqueFd();
+    }
+  }
+  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
+      0) {
+    return UniqueFd();
+  }
+  // Above the descriptors ChildStdio puts in place (0 to 3) before the exec opens this one.
+  return UniqueFd(::fcntl(copy.get(), F_DUPFD_CLOEXEC, 10));
 }
 
 std::string read_from_start(int fd) {
@@ -157,23 +188,12 @@ class CommandLineRuntime final : public OciRuntime {
 
   void create(const std::string& id, const std::string& bundle, const Stdio& stdio,
               const std::string& console_socket, const std::string& pid_file) override {
-    // crun reports a missing bundle on its stderr only, which here is the container's.
-    if (!fs::is_directory(bundle)) {
-      throw Error(fmt::format("{} create {}: bundle {}: {}", m_name, short_id(id), bundle,
-                              std::strerror(ENOENT)));
-    }
-    std::vector<std::string> args{"create", "--bundle", bundle};
-    if (!console_socket.empty()) {
-      args.insert(args.end(), {"--console-socket", console_socket});
-    }
-    if (!pid_file.empty()) {
-      args.insert(args.end(), {"--pid-file", pid_file});
-    }
-    args.push_back(id);
-    const Result result = run_with_stdio(args, stdio);
-    if (result.status != 0) {
-      fail("create", id, result);
-    }
+    create_or_run({"create"}, id, bundle, stdio, console_socket, pid_file);
+  }
+
+  void run_detached(const std::string& id, const std::string& bundle, const Stdio& stdio,
+                    const std::string& console_socket, const std::string& pid_file) override {
+    create_or_run({"run", "--detach"}, id, bundle, stdio, console_socket, pid_file);
   }
 
   void start(const std::string& id) override { check("start", id, run({"start", id}, false)); }
@@ -218,15 +238,28 @@ class CommandLineRuntime final : public OciRuntime {
     }
   }
 
+  void remove_exited(const std::string& id, const std::string& cgroups_path) override {
+    try {
+      remove_cgroup(cgroups_path);
+    } catch (const Error&) {
+      remove(id, true);
+      return;
+    }
+    std::error_code error;
+    std::filesystem::remove_all(m_root + "/" + id, error);
+    if (error) {
+      throw Error(fmt::format("{} delete {}: {}/{}: {}", m_name, short_id(id), m_root, id,
+                              error.message()));
+    }
+  }
+
   int exec(const std::string& id, const std::string& process_json_path, const Stdio& stdio,
-           bool detach, const std::string& console_socket) override {
+           bool detach, const std::string& console_socket, const std::string& pid_file) override {
     std::vector<std::string> args{"exec", "--process", process_json_path};
     if (detach) {
       args.push_back("--detach");
     }
-    if (!console_socket.empty()) {
-      args.insert(args.end(), {"--console-socket", console_socket});
-    }
+    add_process_options(args, console_socket, pid_file);
     args.push_back(id);
     const Result result = run_with_stdio(args, stdio);
     // Without --detach the runtime exits with the command's code, so only its log tells its
@@ -267,6 +300,35 @@ class CommandLineRuntime final : public OciRuntime {
     std::string out;    // captured stdout (commands that print something)
     std::string error;  // the runtime's error message, empty when it logged none
   };
+
+  /// --console-socket and --pid-file, shared by create, run and exec; empty: not given.
+  static void add_process_options(std::vector<std::string>& args, const std::string& console_socket,
+                                  const std::string& pid_file) {
+    if (!console_socket.empty()) {
+      args.insert(args.end(), {"--console-socket", console_socket});
+    }
+    if (!pid_file.empty()) {
+      args.insert(args.end(), {"--pid-file", pid_file});
+    }
+  }
+
+  void create_or_run(std::vector<std::string> args, const std::string& id,
+                     const std::string& bundle, const Stdio& stdio,
+                     const std::string& console_socket, const std::string& pid_file) {
+    const std::string command = args.front();
+    // crun reports a missing bundle on its stderr only, which here is the container's.
+    if (!fs::is_directory(bundle)) {
+      throw Error(fmt::format("{} {} {}: bundle {}: {}", m_name, command, short_id(id), bundle,
+                              std::strerror(ENOENT)));
+    }
+    args.insert(args.end(), {"--bundle", bundle});
+    add_process_options(args, console_socket, pid_file);
+    args.push_back(id);
+    const Result result = run_with_stdio(args, stdio);
+    if (result.status != 0) {
+      fail(command, id, result);
+    }
+  }
 
   std::vector<std::string> global_args() const {
     std::vector<std::string> args{"--root", m_root, "--log-format=json"};
@@ -318,8 +380,12 @@ class CommandLineRuntime final : public OciRuntime {
 
   /// Runs the runtime to its end; never reads its output while it runs.
   int spawn(const std::vector<std::string>& args, const std::array<int, 4>& fds) {
+    // Without a copy (no memfd here), the runtime protects itself the slow way.
+    const UniqueFd copy = m_name == "crun" ? sealed_copy(m_program) : UniqueFd();
+    const std::string exe =
+        copy.get() >= 0 ? fmt::format("/proc/self/fd/{}", copy.get()) : m_program;
     std::error_code error;
-    bp::child child(bp::exe = m_program, bp::args = args, ChildStdio(fds), error);
+    bp::child child(bp::exe = exe, bp::args = args, ChildStdio(fds), error);
     if (!error) {
       child.wait(error);
     }

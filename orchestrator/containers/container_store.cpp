@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/containers/observe.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -274,7 +275,11 @@ void ContainerStore::claim_name(const std::string& name, const std::string& id) 
 }
 
 void ContainerStore::release_name(const std::string& name) const {
-  ::unlink((m_root + "/containers/names/" + name).c_str());
+  ::unlink(name_path(name).c_str());
+}
+
+std::string ContainerStore::name_path(const std::string& name) const {
+  return m_root + "/containers/names/" + name;
 }
 
 void ContainerStore::save(const ContainerRecord& record) const {
@@ -369,6 +374,10 @@ ContainerStore::LiveState ContainerStore::live_state(const std::string& id) cons
       state.exit_code = 255;
       state.pid = 0;
     }
+  }
+  // The monitor writes "running" and knows nothing of pauses: the cgroup's freezer does.
+  if (state.status == "running" && container_alive && container_frozen(paths(id))) {
+    state.status = "paused";
   }
   return live;
 }

@@ -65,6 +65,8 @@ class ContainerStore {
   /// [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`.
   void claim_name(const std::string& name, const std::string& id) const;
   void release_name(const std::string& name) const;
+  /// The file that holds a name's claim.
+  std::string name_path(const std::string& name) const;
 
   void save(const ContainerRecord& record) const;
   std::vector<ContainerRecord> list() const;

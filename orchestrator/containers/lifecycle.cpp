@@ -4,11 +4,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -20,13 +22,17 @@
 
 #include "image/import.h"
 #include "image/pull.h"
+#include "orchestrator/containers/observe.h"
+#include "orchestrator/containers/attach.h"
 #include "runtime/cgroups.h"
+#include "runtime/console_socket.h"
 #include "runtime/monitor.h"
 #include "runtime/oci_runtime.h"
 #include "runtime/oci_spec.h"
 #include "runtime/rootfs.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/terminal.h"
 
 namespace berth::containers {
 
@@ -151,14 +157,17 @@ class StateWatch {
   int m_fd = -1;
 };
 
-/// Starts `berth-monitor <run_dir>` (next to the berth binary) detached, and reads its verdict from
-/// the pipe it gets as fd 3: "ok" once the container runs, or "error: <why>".
-void launch_monitor(const std::string& berth_executable, const std::string& run_dir) {
+/// Starts `berth-monitor <run_dir> [4]` (next to the berth binary) detached, and reads its
+/// verdict from the pipe it gets as fd 3: "ok" once the container runs, or "error: <why>". An
+/// attach socket goes along as fd 4.
+void launch_monitor(const std::string& berth_executable, const std::string& run_dir,
+                    int attach_fd) {
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, sync[1], 3);
+  if (attach_fd >= 0) posix_spawn_file_actions_adddup2(&actions, attach_fd, 4);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
@@ -167,6 +176,7 @@ void launch_monitor(const std::string& berth_executable, const std::string& run_
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);  // no terminal's signals reach it
   const std::string monitor = fs::dirname(berth_executable) + "/berth-monitor";
   std::vector<std::string> argv_strings{monitor, run_dir};
+  if (attach_fd >= 0) argv_strings.push_back("4");
   std::vector<char*> argv;
   for (auto& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -191,6 +201,38 @@ void launch_monitor(const std::string& berth_executable, const std::string& run_
   if (verdict.starts_with("error: ")) throw Error(verdict.substr(7));
   throw Error("the container's monitor stopped before it started the container" +
               (verdict.empty() ? std::string() : ": " + verdict));
+}
+
+/// `exec -t`, the way conmon does it: the runtime starts the process detached and hands its
+/// terminal over (runc takes a console socket only with --detach); the process is then
+/// re-parented to us as a subreaper, so its exit status is ours to collect.
+int exec_with_terminal(runtime::OciRuntime& runtime, const std::string& id,
+                       const std::string& run_dir, const std::string& process_path,
+                       bool interactive) {
+  const std::string tag = ContainerStore::new_id().substr(0, 12);
+  const std::string pid_file = run_dir + "/exec-" + tag + ".pid";
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  runtime::ConsoleSocket console(run_dir, "exec-" + tag);
+  try {
+    runtime.exec(id, process_path, runtime::Stdio{}, true, console.address(), pid_file);
+  } catch (...) {
+    ::unlink(pid_file.c_str());
+    throw;
+  }
+  int pid = 0;
+  const std::string text = fs::read_file_if_exists(pid_file).value_or("");
+  ::unlink(pid_file.c_str());
+  std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (pid <= 0) throw Error("exec in container " + short_id(id) + ": the runtime gave no pid");
+  const int master = console.receive_master(10'000);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (master >= 0) relay_terminal(master, interactive, pidfd);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (master >= 0) ::close(master);
+  if (pidfd >= 0) ::close(pidfd);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 }  // namespace
@@ -245,7 +287,7 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
 }
 
 void start_container(const ContainerStore& store, const ContainerRecord& record,
-                     const std::string& berth_executable) {
+                     const std::string& berth_executable, const StartOptions& options) {
   if (record.runtime == "crun") {
     if (const auto blocker = runtime::crun_blocker()) throw Error(*blocker);
   }
@@ -263,10 +305,16 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
       record.spec.hostname.empty() ? short_id(record.id) : record.spec.hostname;
   write_etc_files(paths, record, hostname);
 
-  const json spec = runtime::build_oci_spec(record.spec, record.image_config,
-                                            spec_context(store, record, paths.etc()));
+  json spec = runtime::build_oci_spec(record.spec, record.image_config,
+                                      spec_context(store, record, paths.etc()));
+  if (record.spec.tty && options.console_size) {
+    spec["process"]["consoleSize"] = {{"height", options.console_size->first},
+                                      {"width", options.console_size->second}};
+  }
   write_file(paths.bundle() + "/config.json", spec.dump());
 
+  // A monitor that died (killed -9) left its mount behind: never stack a second one on it.
+  runtime::unmount_rootfs(paths.rootfs());
   runtime::mount_overlay(record.lower_dirs, paths.upper(), paths.work(), paths.rootfs(),
                          paths.links());
   try {
@@ -286,8 +334,17 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
     } else if (!record.spec.healthcheck) {
       monitor.healthcheck = runtime::healthcheck_from_image(record.image_config);
     }
+    monitor.tty = record.spec.tty;
+    monitor.stdin_open = record.spec.interactive;
+    monitor.stdin_once = options.stdin_once;
+    if (record.auto_remove) {
+      // What remove_container does after the unmount, in its order: the record first, so
+      // that a removal cut short leaves nothing listed under the name.
+      monitor.auto_remove = true;
+      monitor.remove_paths = {paths.record_dir, store.name_path(record.name), paths.run_dir};
+    }
     write_file(paths.run_dir + "/monitor.json", runtime::to_json(monitor).dump());
-    launch_monitor(berth_executable, paths.run_dir);
+    launch_monitor(berth_executable, paths.run_dir, options.attach_fd);
   } catch (...) {
     release_container(store, record);
     throw;
@@ -301,7 +358,7 @@ void kill_container(const ContainerStore& store, const ContainerRecord& record, 
   }
   const auto runtime =
       runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
-  runtime->kill(record.id, signal);
+  signal_container(*runtime, record.id, signal, live.state.status == "paused");
 }
 
 void stop_container(const ContainerStore& store, const ContainerRecord& record,
@@ -376,15 +433,28 @@ int exec_in_container(const ContainerStore& store, const ContainerRecord& record
                       const ExecOptions& options) {
   const ContainerPaths paths = store.paths(record.id);
   const auto live = store.live_state(record.id);
+  if (live.state.status == "paused") {
+    // Docker's words; an exec into frozen processes would hang.
+    throw Error("Container " + record.id + " is paused, unpause the container before exec");
+  }
   if (live.state.status != "running") {
     throw Error("container " + record.name + " is not running");
   }
   if (options.args.empty()) throw Error("exec needs a command");
   const json bundle = json::parse(fs::read_file(paths.bundle() + "/config.json"));
   // The container's own process settings, with the command and what the user overrides.
+  if (options.tty && options.detach) {
+    throw Error("exec -d -t: a detached process's terminal would have no reader; drop -t");
+  }
   json process = bundle.at("process");
   process["args"] = options.args;
-  process["terminal"] = false;
+  process["terminal"] = options.tty;
+  process.erase("consoleSize");
+  if (options.tty) {
+    if (const auto size = util::terminal_size(STDIN_FILENO)) {
+      process["consoleSize"] = {{"height", size->first}, {"width", size->second}};
+    }
+  }
   json env = process.value("env", json::array());
   for (const auto& entry : options.env) {
     const std::string key = entry.substr(0, entry.find('='));
@@ -413,13 +483,18 @@ int exec_in_container(const ContainerStore& store, const ContainerRecord& record
   write_file(process_path, process.dump());
   const auto runtime =
       runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
-  runtime::Stdio stdio;
-  stdio.in = options.interactive ? STDIN_FILENO : -1;
-  stdio.out = STDOUT_FILENO;
-  stdio.err = STDERR_FILENO;
   int code = 0;
   try {
-    code = runtime->exec(record.id, process_path, stdio, options.detach);
+    if (options.tty) {
+      code = exec_with_terminal(*runtime, record.id, paths.run_dir, process_path,
+                                options.interactive);
+    } else {
+      runtime::Stdio stdio;
+      stdio.in = options.interactive ? STDIN_FILENO : -1;
+      stdio.out = STDOUT_FILENO;
+      stdio.err = STDERR_FILENO;
+      code = runtime->exec(record.id, process_path, stdio, options.detach);
+    }
   } catch (...) {
     ::unlink(process_path.c_str());
     throw;

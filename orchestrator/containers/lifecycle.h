@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "image/store.h"
@@ -24,11 +25,24 @@ struct CreateOptions {
 ContainerRecord create_container(const image::ImageStore& images, const ContainerStore& store,
                                  runtime::ContainerSpec spec, const CreateOptions& options);
 
+struct StartOptions {
+  /// A command's end of an attach channel (runtime/attach_protocol.h), -1 for none: the
+  /// monitor streams the container's output to it from the first byte, takes its input and
+  /// sends the exit code at the first end (after the removal, with --rm).
+  int attach_fd = -1;
+  /// The attached command's input ends the container's (Docker's StdinOnce).
+  bool stdin_once = false;
+  /// The terminal's size (rows, columns) for a container with a tty: set before its first
+  /// output, so a full-screen program draws at the right size from the start.
+  std::optional<std::pair<unsigned, unsigned>> console_size;
+};
+
 /// Builds the bundle, mounts the root filesystem and starts the container under a new
 /// monitor; returns once it runs (or throws the reason it could not start, leaving nothing
-/// mounted). The monitor is `berth-monitor`, found next to `berth_executable`.
+/// mounted). The monitor is `berth-monitor`, found next to `berth_executable`. With
+/// auto_remove, the monitor removes the container once it has ended.
 void start_container(const ContainerStore& store, const ContainerRecord& record,
-                     const std::string& berth_executable);
+                     const std::string& berth_executable, const StartOptions& options = {});
 
 /// Sends the stop signal, waits up to the grace period (the record's, or `timeout`), then
 /// SIGKILL; the restart policy does not bring it back. A stopped container is left alone.
@@ -51,6 +65,7 @@ struct ExecOptions {
   std::string user;              // empty: the container's user
   std::string working_dir;       // empty: the container's
   bool interactive = false;      // pass standard input through
+  bool tty = false;              // a terminal for the process, relayed to ours
   bool detach = false;
 };
 

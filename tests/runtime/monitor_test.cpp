@@ -90,6 +90,21 @@ TEST(MonitorConfigJson, RoundTripsEveryField) {
   EXPECT_EQ(back.healthcheck->start_interval, 250ms);
   EXPECT_EQ(back.healthcheck->retries, 4);
   EXPECT_EQ(back.stop_signal, "SIGQUIT");
+  EXPECT_FALSE(back.tty);
+  EXPECT_FALSE(back.auto_remove);
+
+  MonitorConfig attached = config;
+  attached.tty = true;
+  attached.stdin_open = true;
+  attached.stdin_once = true;
+  attached.auto_remove = true;
+  attached.remove_paths = {"/r/containers/x", "/r/containers/names/n", "/run/x"};
+  const MonitorConfig attached_back = monitor_config_from_json(to_json(attached));
+  EXPECT_TRUE(attached_back.tty);
+  EXPECT_TRUE(attached_back.stdin_open);
+  EXPECT_TRUE(attached_back.stdin_once);
+  EXPECT_TRUE(attached_back.auto_remove);
+  EXPECT_EQ(attached_back.remove_paths, attached.remove_paths);
 
   MonitorConfig plain = config;
   plain.healthcheck.reset();
@@ -538,11 +553,13 @@ TEST_P(MonitorTest, OutlivesItsParentInItsOwnSessionAndIgnoresTermination) {
   EXPECT_NE(running.monitor_pid, m_first_process);
   EXPECT_TRUE(same_process_alive(running.monitor_pid, running.monitor_start_time));
   EXPECT_EQ(::getsid(running.monitor_pid), running.monitor_pid);
-  // The container's init belongs to the monitor, its subreaper.
+  // The container's init belongs to the monitor, its subreaper, once the runtime's last
+  // intermediate process has exited (a moment after `run --detach` returned).
   EXPECT_TRUE(same_process_alive(running.pid, running.pid_start_time));
-  EXPECT_NE(read_text(fmt::format("/proc/{}/status", running.pid))
-                .find(fmt::format("\nPPid:\t{}\n", running.monitor_pid)),
-            std::string::npos);
+  EXPECT_TRUE(eventually([&] {
+    return read_text(fmt::format("/proc/{}/status", running.pid))
+               .find(fmt::format("\nPPid:\t{}\n", running.monitor_pid)) != std::string::npos;
+  }));
   const std::string fds = fmt::format("/proc/{}/fd", running.monitor_pid);
   EXPECT_EQ(stdfs::read_symlink(fds + "/0"), "/dev/null");
   EXPECT_EQ(stdfs::read_symlink(fds + "/2"), "/dev/null");
@@ -686,7 +703,7 @@ TEST_P(MonitorTest, AFailedStartIsTheVerdictAndTheState) {
   ASSERT_TRUE(verdict.starts_with("error: ")) << verdict;
   EXPECT_EQ(verdict.back(), '\n');
   EXPECT_EQ(std::count(verdict.begin(), verdict.end(), '\n'), 1);
-  EXPECT_NE(verdict.find(GetParam() + " create " + m_id.substr(0, 12) + ": "), std::string::npos)
+  EXPECT_NE(verdict.find(GetParam() + " run " + m_id.substr(0, 12) + ": "), std::string::npos)
       << verdict;
   EXPECT_NE(verdict.find("/no/such/program"), std::string::npos) << verdict;
   const ContainerState end = final_state();
