@@ -521,15 +521,13 @@ int Monitor::run(int sync_fd) {
       const Clock::time_point started = m_started;
       supervise();
       ran_for = Clock::now() - started;
-      // Docker's attached run returns at the container's first end, whatever the policy.
-      if (!m_config.auto_remove) {
-        finish_client();
-      }
     }
     if (!should_restart(m_config.restart, m_state.exit_code, m_state.restart_count,
                         exists(m_config.stopping_path))) {
-      break;
+      break;  // the attached command hears of the end once the state is final, below
     }
+    // Docker's attached run returns at the container's first end, whatever the policy.
+    finish_client();
     delay = next_restart_delay(delay, ran_for);
     ++m_state.restart_count;
     m_state.status = "restarting";
@@ -616,8 +614,8 @@ void Monitor::prepare() {
   }
 }
 
-/// `run --detach` with fresh pipes (or a fresh terminal); the state says running afterwards
-/// (not yet saved).
+/// `create` + `start` with fresh pipes (or a fresh terminal); the state says running
+/// afterwards (not yet saved).
 void Monitor::start_container() {
   const bool tty = m_console.has_value();
   Fd out_read, out_write, err_read, err_write, in_read, in_write;
@@ -640,8 +638,12 @@ void Monitor::start_container() {
     reap_strays();
   };
 
+  // `create` then `start`, not `run --detach` (one runtime start less): crun's intermediate
+  // process may reap an init that exits at once before the init is re-parented to us, and
+  // its exit status would be lost. A created init waits for `start`, by which time it is
+  // ours.
   try {
-    m_runtime->run_detached(
+    m_runtime->create(
         m_config.id, m_config.bundle,
         Stdio{in_read ? in_read.get() : m_devnull.get(), tty ? m_devnull.get() : out_write.get(),
               tty ? m_devnull.get() : err_write.get()},
@@ -675,6 +677,16 @@ void Monitor::start_container() {
     throw Error(message);
   }
   const auto pid_start_time = process_start_time(pid).value_or(0);
+  try {
+    m_runtime->start(m_config.id);
+  } catch (...) {
+    abandon();
+    // The init was killed by the forced delete; collect it.
+    pollfd gone{pidfd.get(), POLLIN, 0};
+    ::poll(&gone, 1, 1000);
+    ::waitpid(pid, nullptr, WNOHANG);
+    throw;
+  }
 
   if (tty) {
     // One descriptor to read the terminal, one to write it: each is polled on its own.

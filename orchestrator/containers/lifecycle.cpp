@@ -313,7 +313,13 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
   }
   write_file(paths.bundle() + "/config.json", spec.dump());
 
-  // A monitor that died (killed -9) left its mount behind: never stack a second one on it.
+  // The last run's monitor may still be exiting; it must not unmount the new root. One
+  // that died (killed -9) left its mount behind: never stack a second one on it.
+  if (const auto last = runtime::read_state(paths.state());
+      last && last->monitor_pid > 0 && !is_active(last->status) &&
+      runtime::same_process_alive(last->monitor_pid, last->monitor_start_time)) {
+    wait_for_exit(last->monitor_pid, std::chrono::seconds(5));
+  }
   runtime::unmount_rootfs(paths.rootfs());
   runtime::mount_overlay(record.lower_dirs, paths.upper(), paths.work(), paths.rootfs(),
                          paths.links());

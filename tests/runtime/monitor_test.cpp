@@ -703,7 +703,7 @@ TEST_P(MonitorTest, AFailedStartIsTheVerdictAndTheState) {
   ASSERT_TRUE(verdict.starts_with("error: ")) << verdict;
   EXPECT_EQ(verdict.back(), '\n');
   EXPECT_EQ(std::count(verdict.begin(), verdict.end(), '\n'), 1);
-  EXPECT_NE(verdict.find(GetParam() + " run " + m_id.substr(0, 12) + ": "), std::string::npos)
+  EXPECT_NE(verdict.find(GetParam() + " create " + m_id.substr(0, 12) + ": "), std::string::npos)
       << verdict;
   EXPECT_NE(verdict.find("/no/such/program"), std::string::npos) << verdict;
   const ContainerState end = final_state();
