@@ -188,12 +188,18 @@ class CommandLineRuntime final : public OciRuntime {
 
   void create(const std::string& id, const std::string& bundle, const Stdio& stdio,
               const std::string& console_socket, const std::string& pid_file) override {
-    create_or_run({"create"}, id, bundle, stdio, console_socket, pid_file);
-  }
-
-  void run_detached(const std::string& id, const std::string& bundle, const Stdio& stdio,
-                    const std::string& console_socket, const std::string& pid_file) override {
-    create_or_run({"run", "--detach"}, id, bundle, stdio, console_socket, pid_file);
+    // crun reports a missing bundle on its stderr only, which here is the container's.
+    if (!fs::is_directory(bundle)) {
+      throw Error(fmt::format("{} create {}: bundle {}: {}", m_name, short_id(id), bundle,
+                              std::strerror(ENOENT)));
+    }
+    std::vector<std::string> args{"create", "--bundle", bundle};
+    add_process_options(args, console_socket, pid_file);
+    args.push_back(id);
+    const Result result = run_with_stdio(args, stdio);
+    if (result.status != 0) {
+      fail("create", id, result);
+    }
   }
 
   void start(const std::string& id) override { check("start", id, run({"start", id}, false)); }
@@ -301,7 +307,7 @@ class CommandLineRuntime final : public OciRuntime {
     std::string error;  // the runtime's error message, empty when it logged none
   };
 
-  /// --console-socket and --pid-file, shared by create, run and exec; empty: not given.
+  /// --console-socket and --pid-file, shared by create and exec; empty: not given.
   static void add_process_options(std::vector<std::string>& args, const std::string& console_socket,
                                   const std::string& pid_file) {
     if (!console_socket.empty()) {
@@ -309,24 +315,6 @@ class CommandLineRuntime final : public OciRuntime {
     }
     if (!pid_file.empty()) {
       args.insert(args.end(), {"--pid-file", pid_file});
-    }
-  }
-
-  void create_or_run(std::vector<std::string> args, const std::string& id,
-                     const std::string& bundle, const Stdio& stdio,
-                     const std::string& console_socket, const std::string& pid_file) {
-    const std::string command = args.front();
-    // crun reports a missing bundle on its stderr only, which here is the container's.
-    if (!fs::is_directory(bundle)) {
-      throw Error(fmt::format("{} {} {}: bundle {}: {}", m_name, command, short_id(id), bundle,
-                              std::strerror(ENOENT)));
-    }
-    args.insert(args.end(), {"--bundle", bundle});
-    add_process_options(args, console_socket, pid_file);
-    args.push_back(id);
-    const Result result = run_with_stdio(args, stdio);
-    if (result.status != 0) {
-      fail(command, id, result);
     }
   }
 

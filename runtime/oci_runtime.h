@@ -36,11 +36,6 @@ class OciRuntime {
   virtual void create(const std::string& id, const std::string& bundle, const Stdio& stdio,
                       const std::string& console_socket = "", const std::string& pid_file = "") = 0;
   virtual void start(const std::string& id) = 0;
-  /// `run --detach`: create and start in one runtime process, which is cheaper than `create`
-  /// then `start` (each runtime process costs its start-up). Same arguments as create.
-  virtual void run_detached(const std::string& id, const std::string& bundle, const Stdio& stdio,
-                            const std::string& console_socket = "",
-                            const std::string& pid_file = "") = 0;
   /// nullopt when the runtime does not know the container.
   virtual std::optional<RuntimeState> state(const std::string& id) = 0;
   virtual void kill(const std::string& id, int signal, bool all = false) = 0;

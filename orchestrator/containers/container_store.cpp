@@ -278,6 +278,10 @@ void ContainerStore::release_name(const std::string& name) const {
   ::unlink(name_path(name).c_str());
 }
 
+std::string cgroups_path(const std::string& id) {
+  return "/berth/" + id;
+}
+
 std::string ContainerStore::name_path(const std::string& name) const {
   return m_root + "/containers/names/" + name;
 }
@@ -376,7 +380,7 @@ ContainerStore::LiveState ContainerStore::live_state(const std::string& id) cons
     }
   }
   // The monitor writes "running" and knows nothing of pauses: the cgroup's freezer does.
-  if (state.status == "running" && container_alive && container_frozen(paths(id))) {
+  if (state.status == "running" && container_alive && container_frozen(id)) {
     state.status = "paused";
   }
   return live;

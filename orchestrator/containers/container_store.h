@@ -91,6 +91,9 @@ class ContainerStore {
   std::string m_runroot;
 };
 
+/// The cgroup berth gives a container's runtime (the spec's linux.cgroupsPath).
+std::string cgroups_path(const std::string& id);
+
 nlohmann::json to_json(const runtime::ContainerSpec& spec);
 runtime::ContainerSpec spec_from_json(const nlohmann::json& value);
 

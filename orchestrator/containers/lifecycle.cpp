@@ -4,8 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +22,8 @@
 
 #include "image/import.h"
 #include "image/pull.h"
-#include "orchestrator/containers/observe.h"
 #include "orchestrator/containers/attach.h"
+#include "orchestrator/containers/observe.h"
 #include "runtime/cgroups.h"
 #include "runtime/console_socket.h"
 #include "runtime/monitor.h"
@@ -51,10 +51,6 @@ void write_file(const std::string& path, const std::string& text) {
 
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);
-}
-
-std::string cgroups_path(const std::string& id) {
-  return "/berth/" + id;
 }
 
 bool is_active(const std::string& status) {
@@ -492,8 +488,8 @@ int exec_in_container(const ContainerStore& store, const ContainerRecord& record
   int code = 0;
   try {
     if (options.tty) {
-      code = exec_with_terminal(*runtime, record.id, paths.run_dir, process_path,
-                                options.interactive);
+      code =
+          exec_with_terminal(*runtime, record.id, paths.run_dir, process_path, options.interactive);
     } else {
       runtime::Stdio stdio;
       stdio.in = options.interactive ? STDIN_FILENO : -1;

@@ -417,25 +417,8 @@ void signal_container(runtime::OciRuntime& runtime, const std::string& id, int s
   }
 }
 
-std::optional<std::string> container_cgroups_path(const ContainerPaths& paths) {
-  const auto text = fs::read_file_if_exists(paths.bundle() + "/config.json");
-  if (!text) {
-    return std::nullopt;
-  }
-  const json spec = json::parse(*text, nullptr, false);
-  if (!spec.is_object() || !spec.contains("linux") || !spec["linux"].is_object()) {
-    return std::nullopt;
-  }
-  const json& linux_part = spec["linux"];
-  if (!linux_part.contains("cgroupsPath") || !linux_part["cgroupsPath"].is_string()) {
-    return std::nullopt;
-  }
-  return linux_part["cgroupsPath"].get<std::string>();
-}
-
-bool container_frozen(const ContainerPaths& paths) {
-  const auto cgroups_path = container_cgroups_path(paths);
-  return cgroups_path && !cgroups_path->empty() && runtime::cgroup_frozen(*cgroups_path);
+bool container_frozen(const std::string& id) {
+  return runtime::cgroup_frozen(cgroups_path(id));
 }
 
 ProcessList container_top(const ContainerStore& store, const ContainerRecord& record,
@@ -472,13 +455,9 @@ std::vector<ContainerStats> sample_stats(const ContainerStore& store,
     if (live.state.status != "running" && live.state.status != "paused") {
       continue;
     }
-    const auto cgroups_path = container_cgroups_path(store.paths(record.id));
-    if (!cgroups_path || cgroups_path->empty()) {
-      continue;
-    }
     all[i].running = true;
     any_running = true;
-    probes[i].cgroup_dirs = runtime::cgroup_dirs(*cgroups_path);
+    probes[i].cgroup_dirs = runtime::cgroup_dirs(cgroups_path(record.id));
     probes[i].pid = live.state.pid;
     // With the host's network, the host's counters are not the container's: Docker shows 0.
     probes[i].own_network = record.spec.network != "host";

@@ -25,12 +25,9 @@ void unpause_container(const ContainerStore& store, const ContainerRecord& recor
 /// SIGKILL, until it is thawed.
 void signal_container(runtime::OciRuntime& runtime, const std::string& id, int signal, bool paused);
 
-/// The container's cgroup as its runtime was given it (linux.cgroupsPath of the bundle's
-/// config.json); nullopt while it has no bundle.
-std::optional<std::string> container_cgroups_path(const ContainerPaths& paths);
 /// True when the container's cgroup is frozen: the monitor writes "running" and knows
 /// nothing of pauses, so the freezer is the truth about them.
-bool container_frozen(const ContainerPaths& paths);
+bool container_frozen(const std::string& id);
 
 /// What `ps` printed for a container's processes: its column titles and one row per process
 /// (words beyond the last title are joined into the last column, as Docker does).

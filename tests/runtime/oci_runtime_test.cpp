@@ -470,12 +470,11 @@ TEST_P(OciRuntimeTest, CreateStartExecKillRemove) {
   EXPECT_EQ(cgroup_dirs(fs::dirname(m_cgroups_path)), std::vector<std::string>{});
 }
 
-TEST_P(OciRuntimeTest, RunDetachedThenRemoveExitedLeavesNothing) {
+TEST_P(OciRuntimeTest, RemoveExitedLeavesNothing) {
   write_config({"sh", "-c", "echo ran"});
   const Fd out = open_output(m_dir.path() + "/out");
-  m_runtime->run_detached(m_id, bundle(), {-1, out.get(), out.get()}, "",
-                          m_dir.path() + "/init.pid");
-  EXPECT_TRUE(stdfs::exists(m_dir.path() + "/init.pid"));
+  create({-1, out.get(), out.get()});
+  m_runtime->start(m_id);
   ASSERT_TRUE(eventually([&] { return has_status("stopped"); }));
   EXPECT_EQ(read_text(m_dir.path() + "/out"), "ran\n");
 
@@ -485,8 +484,8 @@ TEST_P(OciRuntimeTest, RunDetachedThenRemoveExitedLeavesNothing) {
   EXPECT_EQ(cgroup_dirs(m_cgroups_path), std::vector<std::string>{});
   EXPECT_EQ(cgroup_dirs(fs::dirname(m_cgroups_path)), std::vector<std::string>{});
   // The id is free again, as after `delete`.
-  m_runtime->run_detached(m_id, bundle(), {}, "", "");
-  EXPECT_TRUE(eventually([&] { return has_status("stopped"); }));
+  create({});
+  EXPECT_TRUE(has_status("created"));
 }
 
 TEST_P(OciRuntimeTest, PauseAndResume) {
