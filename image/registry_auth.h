@@ -38,9 +38,6 @@ struct Credentials {
 /// "Basic <base64(user:password)>", the value of an Authorization header.
 std::string basic_authorization(const Credentials& credentials);
 
-std::string base64_encode(std::string_view data);
-/// nullopt when `text` is not valid base64.
-std::optional<std::string> base64_decode(std::string_view text);
 
 /// What a token server answered: the token, or the status and its error message.
 struct TokenReply {

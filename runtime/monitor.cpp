@@ -34,6 +34,7 @@
 #include "runtime/container_state.h"
 #include "runtime/oci_runtime.h"
 #include "runtime/rootfs.h"
+#include "runtime/trash.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -434,7 +435,7 @@ class Monitor {
   bool wait_before_restart(milliseconds delay);
   void record_start_failure(const std::string& message);
   void save();
-  void remove_leftovers();
+  std::vector<std::string> remove_leftovers();
 
   void read_client();
   void queue_to_client(attach::Kind kind, std::string_view payload);
@@ -468,8 +469,6 @@ class Monitor {
   ContainerState m_state;
   LogWriter m_log;
   Fd m_devnull;
-  std::string m_cgroups_path;
-  std::string m_rootfs;
   std::string m_probe_process_path;  // empty: no healthcheck
 
   // The attached command, while it is there, and what waits to be sent to it.
@@ -493,6 +492,7 @@ class Monitor {
   Fd m_timer;
   std::optional<Probe> m_probe;
   std::optional<int> m_probe_status;  // the probe child's, when reaped among strays
+  bool m_cgroup_removed = false;       // by the last run's runtime removal
 };
 
 int Monitor::run(int sync_fd) {
@@ -547,17 +547,22 @@ int Monitor::run(int sync_fd) {
   }
   m_state.status = "exited";
   save();
+  std::vector<std::string> trashed;
   if (m_config.auto_remove) {
-    remove_leftovers();
-  } else if (!m_rootfs.empty()) {
+    trashed = remove_leftovers();
+  } else if (!m_config.rootfs.empty()) {
     // A stopped container holds no mount, as with Docker; `start` mounts it again.
     try {
-      unmount_rootfs(m_rootfs);
+      unmount_rootfs(m_config.rootfs);
     } catch (const std::exception&) {
       // `rm` tries again.
     }
   }
   finish_client();
+  for (const auto& path : trashed) {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
   return 0;
 }
 
@@ -570,26 +575,19 @@ void Monitor::prepare() {
   m_runtime = OciRuntime::make(m_config.runtime, m_config.runtime_root);
   m_log.open();
 
-  const std::string config_path = m_config.bundle + "/config.json";
-  json spec;
-  try {
-    spec = json::parse(fs::read_file(config_path));
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: {}", config_path, e.what()));
-  }
-  m_cgroups_path = "/" + m_config.id;  // crun's and runc's default
-  if (const auto section = spec.find("linux"); section != spec.end() && section->is_object()) {
-    m_cgroups_path = section->value("cgroupsPath", m_cgroups_path);
-  }
-  if (const auto root = spec.find("root"); root != spec.end() && root->is_object()) {
-    m_rootfs = root->value("path", "");
-  }
   if (m_config.tty) {
     m_console.emplace(m_run_dir, "init");
   }
 
   if (m_config.healthcheck && !m_config.healthcheck->test.empty() &&
       m_config.healthcheck->test.front() != "NONE") {
+    const std::string config_path = m_config.bundle + "/config.json";
+    json spec;
+    try {
+      spec = json::parse(fs::read_file(config_path));
+    } catch (const json::exception& e) {
+      throw Error(fmt::format("{}: {}", config_path, e.what()));
+    }
     // The container's own process (user, env, cwd, capabilities) with the test's argv, as
     // Docker's exec does.
     json process = spec.value("process", json::object());
@@ -617,6 +615,7 @@ void Monitor::prepare() {
 /// `create` + `start` with fresh pipes (or a fresh terminal); the state says running
 /// afterwards (not yet saved).
 void Monitor::start_container() {
+  m_cgroup_removed = false;  // the runtime makes it anew
   const bool tty = m_console.has_value();
   Fd out_read, out_write, err_read, err_write, in_read, in_write;
   if (!tty) {
@@ -793,14 +792,15 @@ void Monitor::supervise() {
   arm_timer(nanoseconds(0));
   drain();
   m_state.exit_code = collect_exit_code();
-  m_state.oom_killed = cgroup_saw_oom_kill(m_cgroups_path);
+  m_state.oom_killed = cgroup_saw_oom_kill(m_config.cgroups_path);
   m_state.finished_at = now_rfc3339();
   m_state.pid = 0;
   m_state.pid_start_time = 0;
   m_pidfd.reset();
   // It must be created anew to run again; deleting also frees the id for `berth start`.
   try {
-    m_runtime->remove_exited(m_config.id, m_cgroups_path);
+    m_runtime->remove_exited(m_config.id, m_config.cgroups_path);
+    m_cgroup_removed = true;
   } catch (const std::exception& e) {
     m_state.error = one_line(e.what());
   }
@@ -946,20 +946,32 @@ void Monitor::kill_strays() {
 }
 
 /// --rm: what the container leaves once it has ended for good. Each step is best effort:
-/// a later `berth container rm` finds and finishes whatever one could not do.
-void Monitor::remove_leftovers() {
+/// a later `berth container rm` finds and finishes whatever one could not do. Returns the
+/// paths moved into the trash, to delete once the attached command has been told.
+std::vector<std::string> Monitor::remove_leftovers() {
   try {
-    if (!m_rootfs.empty()) {
-      unmount_rootfs(m_rootfs);
+    if (!m_config.rootfs.empty()) {
+      unmount_rootfs(m_config.rootfs);
     }
-    remove_cgroup(m_cgroups_path);
+    // Gone with the runtime's state, unless that removal failed.
+    if (!m_cgroup_removed) {
+      remove_cgroup(m_config.cgroups_path);
+    }
   } catch (const std::exception&) {
-    return;  // still mounted: the record must stay, so that rm can retry
+    return {};  // still mounted: the record must stay, so that rm can retry
   }
+  std::vector<std::string> trashed;
   for (const auto& path : m_config.remove_paths) {
+    if (!m_config.trash_dir.empty()) {
+      if (auto moved = move_to_trash(path, m_config.trash_dir)) {
+        trashed.push_back(std::move(*moved));
+        continue;
+      }
+    }
     std::error_code ignored;
     std::filesystem::remove_all(path, ignored);
   }
+  return trashed;
 }
 
 // --- the attached command -----------------------------------------------------------------
@@ -1125,7 +1137,7 @@ void Monitor::schedule_probe() {
 void Monitor::launch_probe() {
   // A paused container's processes are frozen: a probe would only hang to its timeout and
   // count as a failure. Docker skips it too.
-  if (cgroup_frozen(m_cgroups_path)) {
+  if (cgroup_frozen(m_config.cgroups_path)) {
     schedule_probe();
     return;
   }
@@ -1350,6 +1362,8 @@ json to_json(const MonitorConfig& config) {
       {"runtime", config.runtime},
       {"runtime_root", config.runtime_root},
       {"bundle", config.bundle},
+      {"cgroups_path", config.cgroups_path},
+      {"rootfs", config.rootfs},
       {"log_path", config.log_path},
       {"state_path", config.state_path},
       {"stopping_path", config.stopping_path},
@@ -1362,6 +1376,7 @@ json to_json(const MonitorConfig& config) {
       {"stdin_once", config.stdin_once},
       {"auto_remove", config.auto_remove},
       {"remove_paths", config.remove_paths},
+      {"trash_dir", config.trash_dir},
   };
 }
 
@@ -1372,6 +1387,8 @@ MonitorConfig monitor_config_from_json(const json& value) {
     config.runtime = value.at("runtime").get<std::string>();
     config.runtime_root = value.at("runtime_root").get<std::string>();
     config.bundle = value.at("bundle").get<std::string>();
+    config.cgroups_path = value.at("cgroups_path").get<std::string>();
+    config.rootfs = value.value("rootfs", "");
     config.log_path = value.at("log_path").get<std::string>();
     config.state_path = value.at("state_path").get<std::string>();
     config.stopping_path = value.at("stopping_path").get<std::string>();
@@ -1388,6 +1405,7 @@ MonitorConfig monitor_config_from_json(const json& value) {
     config.stdin_once = value.value("stdin_once", false);
     config.auto_remove = value.value("auto_remove", false);
     config.remove_paths = value.value("remove_paths", std::vector<std::string>{});
+    config.trash_dir = value.value("trash_dir", "");
     return config;
   } catch (const json::exception& e) {
     throw Error(fmt::format("invalid monitor config: {}", e.what()));

@@ -28,6 +28,10 @@ struct MonitorConfig {
   std::string runtime = "crun";  // "crun" or "runc"
   std::string runtime_root;      // the runtime's --root
   std::string bundle;            // the directory holding config.json
+  // The spec's linux.cgroupsPath and root.path (empty: no mount to undo), given here so that
+  // the monitor reads config.json only for a healthcheck's process.
+  std::string cgroups_path;
+  std::string rootfs;
   std::string log_path;
   std::string state_path;
   std::string stopping_path;  // exists while a user-requested stop is under way
@@ -43,6 +47,9 @@ struct MonitorConfig {
   // command, so that it returns to a host without the container.
   bool auto_remove = false;
   std::vector<std::string> remove_paths;
+  // Where those paths are moved first (runtime/trash.h), so that the attached command hears
+  // of the end once they are out of sight and the deleting follows. Empty: deleted in place.
+  std::string trash_dir;
 };
 
 /// monitor.json's content for `config`; durations in nanoseconds.

@@ -15,12 +15,11 @@
 #include <filesystem>
 #include <utility>
 
-#include <fmt/format.h>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
-#include <boost/process/search_path.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/cgroups.h"
@@ -202,7 +201,12 @@ class CommandLineRuntime final : public OciRuntime {
     }
   }
 
-  void start(const std::string& id) override { check("start", id, run({"start", id}, false)); }
+  void start(const std::string& id) override {
+    if (m_name == "crun" && release_crun_init(id)) {
+      return;
+    }
+    check("start", id, run({"start", id}, false));
+  }
 
   std::optional<RuntimeState> state(const std::string& id) override {
     const Result result = run({"state", id}, true);
@@ -384,6 +388,35 @@ class CommandLineRuntime final : public OciRuntime {
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
   }
 
+  /// What `crun start` does, without starting crun (5-6 ms of a 50 ms `run --rm` here):
+  /// crun's create leaves the init blocked reading `<root>/<id>/exec.fifo`, and start opens
+  /// the FIFO for writing, unlinks it (crun's "created" means the FIFO exists) and writes one
+  /// byte. Every crun from 0.x to 1.x does exactly this; the rest of its start runs
+  /// poststart hooks, which berth's specs never have. False, for crun to start it and report
+  /// in its own words, when the FIFO is not there or no init reads it (ENOENT, ENXIO).
+  /// runc's FIFO works the other way round, so runc always starts itself.
+  bool release_crun_init(const std::string& id) const {
+    const std::string fifo = m_root + "/" + id + "/exec.fifo";
+    const UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0) {
+      return false;
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISFIFO(st.st_mode) || ::unlink(fifo.c_str()) != 0) {
+      return false;
+    }
+    const char go = '0';
+    ssize_t written;
+    do {
+      written = ::write(fd.get(), &go, 1);
+    } while (written < 0 && errno == EINTR);
+    if (written != 1) {
+      throw Error(fmt::format("{} start {}: write {}: {}", m_name, short_id(id), fifo,
+                              std::strerror(errno)));
+    }
+    return true;
+  }
+
   bool unknown_container(const std::string& id, const Result& result) const {
     if (m_name == "runc") {
       return result.error == "container does not exist";
@@ -420,14 +453,16 @@ std::unique_ptr<OciRuntime> OciRuntime::make(const std::string& name,
   if (name != "crun" && name != "runc") {
     throw Error(fmt::format("unknown OCI runtime \"{}\" (berth drives crun or runc)", name));
   }
-  const auto program = bp::search_path(name);
-  if (program.empty()) {
+  // Not Boost's search_path: it builds the user's locale, mapping some 200 KiB of locale
+  // data into every berth process and each long-lived monitor.
+  const auto program = fs::find_executable(name);
+  if (!program) {
     throw Error(fmt::format("runtime \"{}\" not found in PATH", name));
   }
   // The runtime chdirs into the bundle, and error texts name this path: make it absolute.
   const std::string root = fs::absolute(
       state_root, state_root.starts_with('/') ? std::string("/") : fs::current_directory());
-  return std::make_unique<CommandLineRuntime>(name, program.string(), root);
+  return std::make_unique<CommandLineRuntime>(name, *program, root);
 }
 
 }  // namespace berth::runtime

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -55,6 +56,55 @@ std::string read_file(const std::string& path) {
   auto content = read_file_if_exists(path);
   if (!content) throw Error(fmt::format("{}: no such file", path));
   return std::move(*content);
+}
+
+void write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+  // The pid keeps concurrent writers (two berth commands) off each other's temp file.
+  const std::string temp = fmt::format("{}.tmp{}", path, ::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw Error(errno_message(temp));
+  auto fail = [&](const std::string& message) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw Error(message);
+  };
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(errno_message(temp));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fchmod(fd, mode) != 0) fail(errno_message(temp));  // the umask must not narrow it
+  if (::close(fd) != 0) {
+    ::unlink(temp.c_str());
+    throw Error(errno_message(temp));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string message = errno_message(path);
+    ::unlink(temp.c_str());
+    throw Error(message);
+  }
+}
+
+std::optional<std::string> find_executable(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  // glibc's execvp default when PATH is unset.
+  std::string_view dirs = path != nullptr ? path : "/bin:/usr/bin";
+  for (;;) {
+    const std::size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    const std::string candidate =
+        fmt::format("{}/{}", dir.empty() ? std::string_view(".") : dir, name);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
 }
 
 bool is_file(const std::string& path) {

@@ -13,6 +13,11 @@ std::string read_file(const std::string& path);
 /// Like read_file, but nullopt when the file does not exist.
 std::optional<std::string> read_file_if_exists(const std::string& path);
 
+/// Replaces `path` with `data` through a temp file beside it and rename(2), so a reader sees
+/// the old content or the new, never half; `mode` is the new file's. Throws berth::Error
+/// naming the path; the temp file never stays behind.
+void write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+
 /// True when `path` names an existing regular file (or a link to one).
 bool is_file(const std::string& path);
 
@@ -28,6 +33,10 @@ std::string dirname(std::string_view path);
 
 /// The last component of a path ("/a/b" -> "b", "/" -> "").
 std::string basename(std::string_view path);
+
+/// The first executable regular file named `name` in the directories of $PATH, as execvp(3)
+/// searches them; nullopt when there is none.
+std::optional<std::string> find_executable(std::string_view name);
 
 /// The process's current directory; throws berth::Error when it is gone.
 std::string current_directory();

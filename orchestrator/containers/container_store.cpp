@@ -31,20 +31,6 @@ constexpr std::array k_names = {"turing",  "hopper",   "lovelace", "ritchie",   
                                 "cerf",    "perlman",  "allen",    "goldberg",  "stroustrup",
                                 "backus",  "mccarthy", "hoare",    "tanenbaum", "bartik"};
 
-/// Writes `text` to `path` through a temp file and rename, so readers never see half.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(temp + ": cannot write");
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    throw Error(path + ": " + std::strerror(errno));
-  }
-}
-
 bool valid_name(std::string_view name) {
   auto ok = [](char c, bool first) {
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -300,7 +286,7 @@ void ContainerStore::save(const ContainerRecord& record) const {
   out["auto_remove"] = record.auto_remove;
   out["spec"] = to_json(record.spec);
   out["image_config"] = record.image_config;
-  write_atomically(where.record(), out.dump());
+  fs::write_file_atomic(where.record(), out.dump());
 }
 
 namespace {

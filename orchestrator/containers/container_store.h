@@ -51,6 +51,9 @@ class ContainerStore {
   const std::string& root() const { return m_root; }
   const std::string& runroot() const { return m_runroot; }
   ContainerPaths paths(const std::string& id) const;
+  /// Where removed containers' directories wait to be deleted (runtime/trash.h).
+  std::string trash_dir() const { return m_root + "/trash"; }
+
   /// The runtime's own state directory (`--root` of crun/runc).
   std::string runtime_root(const std::string& runtime) const;
 

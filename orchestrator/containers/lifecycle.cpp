@@ -30,6 +30,8 @@
 #include "runtime/oci_runtime.h"
 #include "runtime/oci_spec.h"
 #include "runtime/rootfs.h"
+#include "runtime/seccomp_bpf.h"
+#include "runtime/trash.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/terminal.h"
@@ -238,6 +240,7 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   if (options.runtime != "crun" && options.runtime != "runc") {
     throw Error("unknown runtime \"" + options.runtime + "\": expected crun or runc");
   }
+  runtime::sweep_trash(store.trash_dir());
   auto found = images.find(spec.image);
   if (!found && options.pull_missing) {
     std::cerr << "Unable to find image '" << spec.image << "' locally\n";
@@ -307,6 +310,9 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
     spec["process"]["consoleSize"] = {{"height", options.console_size->first},
                                       {"width", options.console_size->second}};
   }
+  if (record.runtime == "crun") {
+    runtime::add_precompiled_seccomp(spec, store.root() + "/seccomp");
+  }
   write_file(paths.bundle() + "/config.json", spec.dump());
 
   // The last run's monitor may still be exiting; it must not unmount the new root. One
@@ -325,6 +331,8 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
     monitor.runtime = record.runtime;
     monitor.runtime_root = store.runtime_root(record.runtime);
     monitor.bundle = paths.bundle();
+    monitor.cgroups_path = cgroups_path(record.id);
+    monitor.rootfs = paths.rootfs();
     monitor.log_path = paths.log();
     monitor.state_path = paths.state();
     monitor.stopping_path = paths.stopping();
@@ -344,6 +352,7 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
       // that a removal cut short leaves nothing listed under the name.
       monitor.auto_remove = true;
       monitor.remove_paths = {paths.record_dir, store.name_path(record.name), paths.run_dir};
+      monitor.trash_dir = store.trash_dir();
     }
     write_file(paths.run_dir + "/monitor.json", runtime::to_json(monitor).dump());
     launch_monitor(berth_executable, paths.run_dir, options.attach_fd);
@@ -532,6 +541,8 @@ void remove_container(const ContainerStore& store, const ContainerRecord& record
   release_container(store, record);
   store.release_name(record.name);
   store.remove_dirs(record.id);
+  // What a --rm monitor killed while deleting left behind.
+  runtime::sweep_trash(store.trash_dir());
 }
 
 }  // namespace berth::containers

@@ -48,6 +48,11 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
     std::error_code ignored;
     EXPECT_TRUE(!std::filesystem::exists(m_work.path() + "/run/containers", ignored) ||
                 std::filesystem::is_empty(m_work.path() + "/run/containers"));
+    // --rm monitors delete what they moved into the trash right after the command returns.
+    const std::string trash = m_work.path() + "/root/trash";
+    EXPECT_TRUE(eventually([&] {
+      return !std::filesystem::exists(trash, ignored) || std::filesystem::is_empty(trash);
+    })) << "the trash keeps a removed container's files";
   }
 
   RunResult berth(const std::vector<std::string>& args, const std::string& stdin_text = "") {

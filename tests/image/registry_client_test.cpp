@@ -18,6 +18,7 @@
 #include "image/registry_auth.h"
 #include "tests/support/registry_server.h"
 #include "tests/support/run_berth.h"
+#include "util/base64.h"
 #include "util/error.h"
 
 namespace berth::image {

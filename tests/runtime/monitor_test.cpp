@@ -51,6 +51,8 @@ MonitorConfig sample_config() {
   config.runtime = "runc";
   config.runtime_root = "/run/berth/runc";
   config.bundle = "/run/berth/containers/a/bundle";
+  config.cgroups_path = "/berth/a";
+  config.rootfs = "/run/berth/containers/a/rootfs";
   config.log_path = "/var/lib/berth/containers/a/container.log";
   config.state_path = "/run/berth/containers/a/state.json";
   config.stopping_path = "/run/berth/containers/a/stopping";
@@ -77,6 +79,8 @@ TEST(MonitorConfigJson, RoundTripsEveryField) {
   EXPECT_EQ(back.runtime, "runc");
   EXPECT_EQ(back.runtime_root, config.runtime_root);
   EXPECT_EQ(back.bundle, config.bundle);
+  EXPECT_EQ(back.cgroups_path, config.cgroups_path);
+  EXPECT_EQ(back.rootfs, config.rootfs);
   EXPECT_EQ(back.log_path, config.log_path);
   EXPECT_EQ(back.state_path, config.state_path);
   EXPECT_EQ(back.stopping_path, config.stopping_path);
@@ -105,6 +109,8 @@ TEST(MonitorConfigJson, RoundTripsEveryField) {
   EXPECT_TRUE(attached_back.stdin_once);
   EXPECT_TRUE(attached_back.auto_remove);
   EXPECT_EQ(attached_back.remove_paths, attached.remove_paths);
+  attached.trash_dir = "/r/trash";
+  EXPECT_EQ(monitor_config_from_json(to_json(attached)).trash_dir, "/r/trash");
 
   MonitorConfig plain = config;
   plain.healthcheck.reset();
@@ -389,6 +395,8 @@ class MonitorTest : public ::testing::TestWithParam<std::string> {
     m_config.runtime = GetParam();
     m_config.runtime_root = m_dir.path() + "/run/" + GetParam();
     m_config.bundle = run_dir() + "/bundle";
+    m_config.cgroups_path = m_cgroups_path;
+    m_config.rootfs = rootfs();
     m_config.log_path = m_dir.path() + "/container.log";
     m_config.state_path = run_dir() + "/state.json";
     m_config.stopping_path = run_dir() + "/stopping";

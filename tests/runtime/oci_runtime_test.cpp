@@ -27,7 +27,9 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/cgroups.h"
+#include "runtime/oci_spec.h"
 #include "runtime/rootfs.h"
+#include "runtime/seccomp_bpf.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/error_of.h"
 #include "tests/support/run_berth.h"
@@ -599,6 +601,26 @@ TEST_P(OciRuntimeTest, AnUnknownContainerHasNoStateAndCannotBeStarted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, OciRuntimeTest, ::testing::Values("crun", "runc"),
+                         [](const auto& info) { return info.param; });
+
+/// crun itself, for what berth does in its place.
+class CrunOnlyTest : public OciRuntimeTest {};
+
+TEST_P(CrunOnlyTest, BerthCompilesDockersSeccompProfileAsCrunDoes) {
+  const json seccomp =
+      seccomp_from_profile(fs::read_file(k_seccomp_profile_path),
+                           container_capabilities(ContainerSpec{}, read_host_facts().bounding_caps),
+                           read_host_facts().kernel_release);
+  json config = container_config(rootfs(), m_cgroups_path, {"true"});
+  config["linux"]["seccomp"] = seccomp;
+  write_json(bundle() + "/config.json", config);
+  create({});
+  // crun keeps the program it compiled for `exec` in the container's state directory.
+  EXPECT_EQ(compile_seccomp_bpf(seccomp),
+            fs::read_file(m_dir.path() + "/state/" + m_id + "/seccomp.bpf"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Crun, CrunOnlyTest, ::testing::Values("crun"),
                          [](const auto& info) { return info.param; });
 
 TEST(OciRuntimeMakeTest, AnUnknownRuntimeIsAnError) {
