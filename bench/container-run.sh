@@ -55,11 +55,11 @@ PY
 
 hyperfine -N --warmup 3 --runs "$runs" --style basic --export-json "$work/run.json" \
   -n crun "crun --root $work/crun run --bundle $work/bundle bench-crun" \
-  -n berth "$berth container run --rm bench:1 true" \
+  -n berth "$berth container run --rm --network none bench:1 true" \
   -n podman "podman ${podman_args[*]} run --rm --network none bench:1 true" >/dev/null
 
 # Idle monitors: one sleeping container each.
-"$berth" container run -d --name bench-idle bench:1 sleep 1000 >/dev/null
+"$berth" container run -d --network none --name bench-idle bench:1 sleep 1000 >/dev/null
 podman "${podman_args[@]}" run -d --name bench-idle --network none bench:1 sleep 1000 >/dev/null
 sleep 0.5
 state=$(ls -d "$work"/run/containers/*/state.json)

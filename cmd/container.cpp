@@ -20,6 +20,7 @@
 #include "orchestrator/containers/attach.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/logs.h"
+#include "orchestrator/containers/networking.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/terminal.h"
@@ -329,6 +330,12 @@ void run_list(const GlobalOptions& global, const ListFlags& flags) {
         wanted = false;
     }
     if (!wanted) continue;
+    std::string ports;
+    if (running) {
+      if (const auto networking = containers::container_network(store, record.id)) {
+        ports = containers::ports_text(*networking);
+      }
+    }
     if (flags.quiet) {
       std::cout << record.id.substr(0, 12) << "\n";
     } else if (flags.format == "json") {
@@ -340,11 +347,11 @@ void run_list(const GlobalOptions& global, const ListFlags& flags) {
                   {"Status", status_text(live)},
                   {"Names", record.name},
                   {"Labels", record.spec.labels},
-                  {"Ports", ""}};
+                  {"Ports", ports}};
       std::cout << row.dump() << "\n";
     } else {
       table.add({record.id.substr(0, 12), record.image, command_text(record),
-                 time_ago(parse_time(record.created)), status_text(live), "", record.name});
+                 time_ago(parse_time(record.created)), status_text(live), ports, record.name});
     }
   }
   if (!flags.quiet && flags.format != "json") std::cout << table.render();
@@ -402,9 +409,56 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
     item["HostConfig"] = {{"Runtime", record.runtime},
                           {"AutoRemove", record.auto_remove},
                           {"NetworkMode", record.spec.network}};
+    nlohmann::ordered_json networks = nlohmann::ordered_json::object();
+    nlohmann::ordered_json ports = nlohmann::ordered_json::object();
+    if (const auto networking = containers::container_network(store, record.id)) {
+      for (const auto& n : networking->networks) {
+        networks[n.network_name] = {{"NetworkID", n.network_id},
+                                    {"Aliases", n.aliases},
+                                    {"IPAddress", n.address},
+                                    {"IPPrefixLen", n.prefix},
+                                    {"Gateway", n.gateway},
+                                    {"MacAddress", n.mac}};
+      }
+      for (const auto& p : networking->ports) {
+        ports[fmt::format("{}/{}", p.container_port, p.protocol)].push_back(
+            {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip},
+             {"HostPort", std::to_string(p.host_port)}});
+      }
+    }
+    item["NetworkSettings"] = {{"Networks", networks}, {"Ports", ports}};
     out.push_back(item);
   }
   std::cout << out.dump(4) << "\n";
+}
+
+/// `container port NAME [PORT[/PROTO]]`: "80/tcp -> 127.0.0.1:8080" per published port, or
+/// only the host side of the one asked for, as Docker prints them.
+void run_port(const GlobalOptions& global, const std::vector<std::string>& args) {
+  global.prepare();
+  if (args.size() > 2) throw Error("container port takes a container and at most one port");
+  const ContainerStore store = store_of(global);
+  const ContainerRecord record = store.find(args.front());
+  const auto networking = containers::container_network(store, record.id);
+  std::string wanted = args.size() == 2 ? args[1] : "";
+  if (!wanted.empty() && wanted.find('/') == std::string::npos) wanted += "/tcp";
+  bool found = false;
+  if (networking) {
+    for (const auto& p : networking->ports) {
+      const std::string inner = fmt::format("{}/{}", p.container_port, p.protocol);
+      const std::string outer =
+          fmt::format("{}:{}", p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port);
+      if (wanted.empty()) {
+        std::cout << inner << " -> " << outer << "\n";
+      } else if (inner == wanted) {
+        std::cout << outer << "\n";
+        found = true;
+      }
+    }
+  }
+  if (!wanted.empty() && !found) {
+    throw Error(fmt::format("No public port '{}' published for {}", wanted, record.name));
+  }
 }
 
 struct ExecFlags {
@@ -571,6 +625,21 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
       container->add_subcommand("wait", "Wait for containers to stop; print exit codes");
   wait->add_option("container", *wait_names, "Names or ids")->required();
   wait->callback([&global, wait_names] { run_wait(global, *wait_names); });
+
+  // What a container's monitor runs at its final exit (runtime/monitor.h): not for users.
+  auto release_id = std::make_shared<std::string>();
+  CLI::App* release = container->add_subcommand("_release-network", "");
+  release->group("");
+  release->add_option("id", *release_id)->required();
+  release->callback([&global, release_id] {
+    global.prepare();
+    containers::disconnect_container(store_of(global), *release_id);
+  });
+
+  auto port_args = std::make_shared<std::vector<std::string>>();
+  CLI::App* port = container->add_subcommand("port", "List a container's published ports");
+  port->add_option("args", *port_args, "CONTAINER [PRIVATE_PORT[/PROTO]]")->required();
+  port->callback([&global, port_args] { run_port(global, *port_args); });
   add_container_observe_commands(*container, global);
 }
 

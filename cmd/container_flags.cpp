@@ -200,7 +200,7 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
       ->allow_extra_args(false);
   command.add_option("--env-file", flags.env_files, "File of environment variables")
       ->allow_extra_args(false);
-  command.add_option("-p,--publish", flags.publish, "Publish a port (needs a network)")
+  command.add_option("-p,--publish", flags.publish, "Publish a port [IP:][HOST:]CONTAINER[/udp]")
       ->allow_extra_args(false);
   command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]")
       ->allow_extra_args(false);
@@ -222,7 +222,16 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
   command.add_option("-c,--cpu-shares", flags.cpu_shares, "CPU shares (relative weight)");
   command.add_option("--pids-limit", flags.pids_limit, "Process limit");
   command.add_flag("--init", flags.init, "Run an init as PID 1 that reaps and forwards signals");
-  command.add_option("--network,--net", flags.network, "none or host");
+  command.add_option("--network,--net", flags.networks, "Network to join (none, host, or a name)")
+      ->allow_extra_args(false);
+  command.add_option("--network-alias", flags.network_aliases, "Name in the network's DNS")
+      ->allow_extra_args(false);
+  command.add_option("--ip", flags.ip, "IPv4 address on the (first) network");
+  command.add_option("--dns", flags.dns, "DNS server")->allow_extra_args(false);
+  command.add_option("--dns-search", flags.dns_search, "DNS search domain")
+      ->allow_extra_args(false);
+  command.add_option("--dns-option", flags.dns_options, "DNS option")->allow_extra_args(false);
+  command.add_option("--add-host", flags.add_hosts, "Host entry name:ip")->allow_extra_args(false);
   command.add_option("-l,--label", flags.labels, "Label KEY=VALUE")->allow_extra_args(false);
   command.add_option("-h,--hostname", flags.hostname, "Host name in the container");
   command.add_flag("--read-only", flags.read_only, "Read-only root filesystem");
@@ -275,9 +284,7 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
   }
   for (const auto& file : flags.env_files) add_env_file(spec.env, file);
   for (const auto& entry : flags.env) add_env(spec.env, entry);
-  if (!flags.publish.empty()) {
-    throw Error("-p needs a container network, which berth does not have yet; use --network host");
-  }
+  spec.publish = flags.publish;
   for (const auto& volume : flags.volumes)
     spec.mounts.push_back(volume_of(volume, working_directory));
   for (const auto& mount : flags.mounts) spec.mounts.push_back(mount_of(mount, working_directory));
@@ -301,10 +308,28 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
   if (flags.cpu_shares > 0) spec.cpu_shares = flags.cpu_shares;
   if (flags.pids_limit != 0) spec.pids_limit = flags.pids_limit;
   spec.init = flags.init;
-  if (flags.network != "none" && flags.network != "host") {
-    throw Error("invalid --network \"" + flags.network + "\": berth supports none and host so far");
+  spec.network = "bridge";
+  for (const auto& network : flags.networks) {
+    if (network == "none" || network == "host") {
+      if (flags.networks.size() > 1) {
+        throw Error("--network " + network + " cannot be combined with other networks");
+      }
+      spec.network = network;
+    } else {
+      spec.networks.push_back({network, {}, {}});
+    }
   }
-  spec.network = flags.network;
+  if (!flags.network_aliases.empty() || !flags.ip.empty()) {
+    if (spec.networks.empty()) {
+      throw Error("--network-alias and --ip need a user-defined network (--network NAME)");
+    }
+    spec.networks.front().aliases = flags.network_aliases;
+    spec.networks.front().ipv4_address = flags.ip;
+  }
+  spec.dns = flags.dns;
+  spec.dns_search = flags.dns_search;
+  spec.dns_options = flags.dns_options;
+  spec.extra_hosts = flags.add_hosts;
   for (const auto& label : flags.labels) {
     const auto equals = label.find('=');
     spec.labels[label.substr(0, equals)] =

@@ -35,7 +35,13 @@ struct RunFlags {
   std::int64_t cpu_shares = 0;
   std::int64_t pids_limit = 0;
   bool init = false;
-  std::string network = "none";
+  std::vector<std::string> networks;  // --network, repeatable; none: berth's default network
+  std::vector<std::string> network_aliases;
+  std::string ip;
+  std::vector<std::string> dns;
+  std::vector<std::string> dns_search;
+  std::vector<std::string> dns_options;
+  std::vector<std::string> add_hosts;
   std::vector<std::string> labels;
   std::string hostname;
   bool read_only = false;

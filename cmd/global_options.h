@@ -40,5 +40,6 @@ struct ExitCode {
 void add_config_command(CLI::App& app, const GlobalOptions& global);
 void add_image_command(CLI::App& app, const GlobalOptions& global);
 void add_container_command(CLI::App& app, const GlobalOptions& global);
+void add_network_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

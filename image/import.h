@@ -8,6 +8,7 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/store.h"
+#include "util/clock.h"
 
 namespace berth::image {
 
@@ -23,7 +24,6 @@ struct ImportOptions {
 Digest import_rootfs(const ImageStore& store, const std::string& source,
                      const std::optional<Reference>& name, const ImportOptions& options);
 
-/// The current time as RFC 3339 with nanoseconds, UTC ("2026-11-23T21:07:15.123456789Z").
-std::string now_rfc3339();
+using berth::now_rfc3339;
 
 }  // namespace berth::image

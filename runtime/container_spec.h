@@ -49,6 +49,13 @@ struct Healthcheck {
   int retries = 3;
 };
 
+/// One network a container joins (`--network NAME --network-alias A --ip X`).
+struct NetworkAttachment {
+  std::string network;  // a name or id
+  std::vector<std::string> aliases;
+  std::string ipv4_address;  // "" for the next free one
+};
+
 struct ContainerSpec {
   std::string name;   // unique; generated when the user gives none
   std::string image;  // as typed by the user ("redis:7")
@@ -93,9 +100,15 @@ struct ContainerSpec {
   RestartPolicy restart;
   std::optional<Healthcheck> healthcheck;  // nullopt: the image's
 
-  /// "none", "host", or the path of a network namespace to join (the network issue
-  /// creates those).
+  /// "none", "host", "bridge" (the networks below, or berth's default network "bridge" when
+  /// there are none), or the path of a network namespace to join.
   std::string network = "none";
+  std::vector<NetworkAttachment> networks;  // the first one has the default route
+  std::vector<std::string> publish;         // `-p` entries (network/ports.h parses them)
+  std::vector<std::string> dns;             // --dns servers
+  std::vector<std::string> dns_search;
+  std::vector<std::string> dns_options;
+  std::vector<std::string> extra_hosts;  // "name:ip" (--add-host)
 };
 
 }  // namespace berth::runtime

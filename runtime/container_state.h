@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "util/process.h"
+
 namespace berth::runtime {
 
 struct HealthResult {
@@ -40,11 +42,8 @@ std::optional<ContainerState> read_state(const std::string& path);
 /// Writes `path` atomically (temp file + rename in the same directory).
 void write_state(const std::string& path, const ContainerState& state);
 
-/// The start time of process `pid` in clock ticks since boot (/proc/<pid>/stat field 22);
-/// nullopt when there is no such process.
-std::optional<std::uint64_t> process_start_time(int pid);
-/// True when process `pid` exists and started at `start_time`: the same process, not a later
-/// one that reused the pid.
-bool same_process_alive(int pid, std::uint64_t start_time);
+// process_start_time() and same_process_alive(), used with the state's pids.
+using berth::process_start_time;
+using berth::same_process_alive;
 
 }  // namespace berth::runtime

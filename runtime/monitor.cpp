@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +39,8 @@
 #include "runtime/trash.h"
 #include "util/error.h"
 #include "util/fs.h"
+
+extern char** environ;
 
 namespace berth::runtime {
 
@@ -436,6 +440,7 @@ class Monitor {
   void record_start_failure(const std::string& message);
   void save();
   std::vector<std::string> remove_leftovers();
+  void run_final_exit_command();
 
   void read_client();
   void queue_to_client(attach::Kind kind, std::string_view payload);
@@ -545,6 +550,7 @@ int Monitor::run(int sync_fd) {
       running = false;
     }
   }
+  run_final_exit_command();
   m_state.status = "exited";
   save();
   std::vector<std::string> trashed;
@@ -942,6 +948,57 @@ void Monitor::kill_strays() {
       ::kill(pid, SIGKILL);
     }
     ::usleep(10'000);
+  }
+}
+
+/// The final-exit command (MonitorConfig): run to its end with /dev/null as input and
+/// output, its standard error kept for the state's error when it fails.
+void Monitor::run_final_exit_command() {
+  const auto& command = m_config.final_exit_command;
+  if (command.empty()) {
+    return;
+  }
+  Fd errors(::memfd_create("final-exit-stderr", MFD_CLOEXEC));
+  std::vector<char*> argv;
+  std::vector<std::string> args = command;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, m_devnull.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, m_devnull.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, errors ? errors.get() : m_devnull.get(),
+                                   STDERR_FILENO);
+  pid_t pid = -1;
+  const int spawned =
+      ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  std::string failure;
+  if (spawned != 0) {
+    failure = fmt::format("{}: {}", command.front(), std::strerror(spawned));
+  } else {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::string text;
+      if (errors && ::lseek(errors.get(), 0, SEEK_SET) == 0) {
+        char buffer[4096];
+        for (ssize_t n; (n = ::read(errors.get(), buffer, sizeof buffer)) > 0;) {
+          text.append(buffer, static_cast<std::size_t>(n));
+        }
+      }
+      while (!text.empty() && text.back() == '\n') {
+        text.pop_back();
+      }
+      failure = text.empty() ? fmt::format("{} failed", command.front())
+                             : text.substr(text.rfind('\n') + 1);
+    }
+  }
+  if (!failure.empty() && m_state.error.empty()) {
+    m_state.error = one_line(failure);
   }
 }
 
@@ -1377,6 +1434,7 @@ json to_json(const MonitorConfig& config) {
       {"auto_remove", config.auto_remove},
       {"remove_paths", config.remove_paths},
       {"trash_dir", config.trash_dir},
+      {"final_exit_command", config.final_exit_command},
   };
 }
 
@@ -1406,6 +1464,7 @@ MonitorConfig monitor_config_from_json(const json& value) {
     config.auto_remove = value.value("auto_remove", false);
     config.remove_paths = value.value("remove_paths", std::vector<std::string>{});
     config.trash_dir = value.value("trash_dir", "");
+    config.final_exit_command = value.value("final_exit_command", std::vector<std::string>{});
     return config;
   } catch (const json::exception& e) {
     throw Error(fmt::format("invalid monitor config: {}", e.what()));

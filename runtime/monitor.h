@@ -50,6 +50,11 @@ struct MonitorConfig {
   // Where those paths are moved first (runtime/trash.h), so that the attached command hears
   // of the end once they are out of sight and the deleting follows. Empty: deleted in place.
   std::string trash_dir;
+  // Run at the container's final exit, before the final state is saved: berth releases the
+  // container's networking this way (a stopped container publishes no port and holds no
+  // address), so the small monitor carries no network code. Its exit status other than 0
+  // and the last line of its standard error become the state's error. Empty: nothing.
+  std::vector<std::string> final_exit_command;
 };
 
 /// monitor.json's content for `config`; durations in nanoseconds.

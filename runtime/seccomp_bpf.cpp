@@ -185,9 +185,9 @@ std::optional<std::string> compile_seccomp_bpf(const json& seccomp) {
         if (number == __NR_SCMP_ERROR) continue;  // newer than this libseccomp: skipped
         int added = 0;
         if (!one_rule_per_condition) {
-          added = seccomp_rule_add_array(filter.get(), *action, number,
-                                         static_cast<unsigned>(conditions->size()),
-                                         conditions->data());
+          added =
+              seccomp_rule_add_array(filter.get(), *action, number,
+                                     static_cast<unsigned>(conditions->size()), conditions->data());
         } else {
           for (const auto& condition : *conditions) {
             added = seccomp_rule_add_array(filter.get(), *action, number, 1, &condition);
@@ -213,9 +213,9 @@ void add_precompiled_seccomp(json& spec, const std::string& cache_dir) {
   // Keyed by the rules and by the libseccomp that compiles them: an upgrade may know more
   // syscall names, and its program must replace the old one.
   const scmp_version* version = seccomp_version();
-  const std::string key = sha256_hex(fmt::format("{}\n{}.{}.{}\n{}", k_compiler_revision,
-                                                 version->major, version->minor,
-                                                 version->micro, seccomp->dump()));
+  const std::string key =
+      sha256_hex(fmt::format("{}\n{}.{}.{}\n{}", k_compiler_revision, version->major,
+                             version->minor, version->micro, seccomp->dump()));
   const std::string path = cache_dir + "/" + key + ".bpf";
   std::optional<std::string> program = fs::read_file_if_exists(path);
   if (!program || program->empty() || program->size() % 8 != 0) {

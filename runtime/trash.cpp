@@ -18,8 +18,8 @@ namespace stdfs = std::filesystem;
 std::optional<std::string> move_to_trash(const std::string& path, const std::string& trash_dir) {
   static std::atomic<unsigned> counter{0};
   const int pid = ::getpid();
-  const std::string target = fmt::format("{}/{}.{}.{}", trash_dir, pid,
-                                         process_start_time(pid).value_or(0), counter++);
+  const std::string target =
+      fmt::format("{}/{}.{}.{}", trash_dir, pid, process_start_time(pid).value_or(0), counter++);
   std::error_code error;
   stdfs::create_directories(trash_dir, error);
   if (error || std::rename(path.c_str(), target.c_str()) != 0) {

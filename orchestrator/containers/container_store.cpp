@@ -13,6 +13,7 @@
 #include "orchestrator/containers/observe.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/random.h"
 
 namespace berth::containers {
 
@@ -137,6 +138,16 @@ json to_json(const runtime::ContainerSpec& spec) {
                           {"retries", check.retries}};
   }
   out["network"] = spec.network;
+  json networks = json::array();
+  for (const auto& n : spec.networks) {
+    networks.push_back({{"network", n.network}, {"aliases", n.aliases}, {"ipv4_address", n.ipv4_address}});
+  }
+  out["networks"] = networks;
+  out["publish"] = spec.publish;
+  out["dns"] = spec.dns;
+  out["dns_search"] = spec.dns_search;
+  out["dns_options"] = spec.dns_options;
+  out["extra_hosts"] = spec.extra_hosts;
   return out;
 }
 
@@ -200,6 +211,16 @@ runtime::ContainerSpec spec_from_json(const json& in) {
     spec.healthcheck = healthcheck;
   }
   spec.network = in.value("network", "none");
+  for (const auto& n : in.value("networks", json::array())) {
+    spec.networks.push_back({n.value("network", ""), n.value("aliases", std::vector<std::string>{}),
+                             n.value("ipv4_address", "")});
+  }
+  using strings = std::vector<std::string>;
+  spec.publish = in.value("publish", strings{});
+  spec.dns = in.value("dns", strings{});
+  spec.dns_search = in.value("dns_search", strings{});
+  spec.dns_options = in.value("dns_options", strings{});
+  spec.extra_hosts = in.value("extra_hosts", strings{});
   return spec;
 }
 
@@ -214,16 +235,7 @@ std::string ContainerStore::runtime_root(const std::string& runtime) const {
   return m_runroot + "/" + runtime;
 }
 
-std::string ContainerStore::new_id() {
-  std::random_device device;
-  std::string id;
-  static constexpr char k_hex[] = "0123456789abcdef";
-  while (id.size() < 64) {
-    auto bits = device();
-    for (int i = 0; i < 8 && id.size() < 64; ++i, bits >>= 4) id.push_back(k_hex[bits & 0xf]);
-  }
-  return id;
-}
+std::string ContainerStore::new_id() { return random_hex(64); }
 
 std::string ContainerStore::new_name() const {
   std::random_device device;

@@ -23,6 +23,8 @@
 #include "image/import.h"
 #include "image/pull.h"
 #include "orchestrator/containers/attach.h"
+#include "network/netlink.h"
+#include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/observe.h"
 #include "runtime/cgroups.h"
 #include "runtime/console_socket.h"
@@ -70,17 +72,18 @@ std::string image_file(const std::vector<std::string>& lower_dirs, const std::st
 /// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container, bind-mounted by the
 /// spec; regenerated at each start.
 void write_etc_files(const ContainerPaths& paths, const ContainerRecord& record,
-                     const std::string& hostname) {
+                     const std::string& hostname, const network::ContainerNetwork* state) {
   stdfs::create_directories(paths.etc());
   write_file(paths.etc() + "/hostname", hostname + "\n");
-  write_file(paths.etc() + "/hosts",
-             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-             "ff02::2\tip6-allrouters\n127.0.1.1\t" +
-                 hostname + "\n");
+  write_file(paths.etc() + "/hosts", hosts_file(hostname, state, record.spec.extra_hosts));
   // With the host's network the host's resolver applies; without a network there is none.
-  const std::string resolv =
-      record.spec.network == "host" ? fs::read_file_if_exists("/etc/resolv.conf").value_or("") : "";
+  std::string resolv;
+  if (state) {
+    resolv = network::resolv_conf(*state, record.spec.dns, record.spec.dns_search,
+                                  record.spec.dns_options);
+  } else if (record.spec.network == "host") {
+    resolv = fs::read_file_if_exists("/etc/resolv.conf").value_or("");
+  }
   write_file(paths.etc() + "/resolv.conf", resolv);
 }
 
@@ -268,8 +271,11 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   // Built once now, so a mistake in the spec is reported by create, not by a later start.
   // Without the seccomp profile: it is berth's data, not the user's, and parsing it is the
   // dearest part of the build, which start does again anyway.
-  runtime::build_oci_spec(record.spec, record.image_config,
+  runtime::ContainerSpec checked = record.spec;
+  if (joins_networks(checked)) checked.network = network::netns_path(network::netns_name(record.id));
+  runtime::build_oci_spec(checked, record.image_config,
                           spec_context(store, record, "/nonexistent", false));
+  check_networks(store, record.spec);
 
   store.claim_name(record.name, record.id);
   try {
@@ -285,26 +291,15 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   return record;
 }
 
-void start_container(const ContainerStore& store, const ContainerRecord& record,
-                     const std::string& berth_executable, const StartOptions& options) {
-  if (record.runtime == "crun") {
-    if (const auto blocker = runtime::crun_blocker()) throw Error(*blocker);
-  }
-  const ContainerPaths paths = store.paths(record.id);
-  for (const auto& dir : record.lower_dirs) {
-    if (!fs::is_directory(dir)) {
-      throw Error("the image " + record.image + " of container " + record.name +
-                  " is gone from the store (layer " + dir + ")");
-    }
-  }
-  stdfs::create_directories(paths.bundle());
-  stdfs::create_directories(paths.rootfs());
-  ::unlink(paths.stopping().c_str());
-  const std::string hostname =
-      record.spec.hostname.empty() ? short_id(record.id) : record.spec.hostname;
-  write_etc_files(paths, record, hostname);
+namespace {
 
-  json spec = runtime::build_oci_spec(record.spec, record.image_config,
+/// The bundle, the root filesystem and the monitor of a start whose networking is made;
+/// `oci_input` is the spec with the network namespace to join.
+void launch(const ContainerStore& store, const ContainerRecord& record,
+            const runtime::ContainerSpec& oci_input, const std::string& berth_executable,
+            const StartOptions& options, bool networked) {
+  const ContainerPaths paths = store.paths(record.id);
+  json spec = runtime::build_oci_spec(oci_input, record.image_config,
                                       spec_context(store, record, paths.etc()));
   if (record.spec.tty && options.console_size) {
     spec["process"]["consoleSize"] = {{"height", options.console_size->first},
@@ -315,13 +310,6 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
   }
   write_file(paths.bundle() + "/config.json", spec.dump());
 
-  // The last run's monitor may still be exiting; it must not unmount the new root. One
-  // that died (killed -9) left its mount behind: never stack a second one on it.
-  if (const auto last = runtime::read_state(paths.state());
-      last && last->monitor_pid > 0 && !is_active(last->status) &&
-      runtime::same_process_alive(last->monitor_pid, last->monitor_start_time)) {
-    wait_for_exit(last->monitor_pid, std::chrono::seconds(5));
-  }
   runtime::unmount_rootfs(paths.rootfs());
   runtime::mount_overlay(record.lower_dirs, paths.upper(), paths.work(), paths.rootfs(),
                          paths.links());
@@ -347,6 +335,11 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
     monitor.tty = record.spec.tty;
     monitor.stdin_open = record.spec.interactive;
     monitor.stdin_once = options.stdin_once;
+    if (networked) {
+      monitor.final_exit_command = {berth_executable, "--root",  store.root(),
+                                    "--runroot",      store.runroot(), "container",
+                                    "_release-network", record.id};
+    }
     if (record.auto_remove) {
       // What remove_container does after the unmount, in its order: the record first, so
       // that a removal cut short leaves nothing listed under the name.
@@ -358,6 +351,53 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
     launch_monitor(berth_executable, paths.run_dir, options.attach_fd);
   } catch (...) {
     release_container(store, record);
+    throw;
+  }
+}
+
+}  // namespace
+
+void start_container(const ContainerStore& store, const ContainerRecord& record,
+                     const std::string& berth_executable, const StartOptions& options) {
+  if (record.runtime == "crun") {
+    if (const auto blocker = runtime::crun_blocker()) throw Error(*blocker);
+  }
+  const ContainerPaths paths = store.paths(record.id);
+  for (const auto& dir : record.lower_dirs) {
+    if (!fs::is_directory(dir)) {
+      throw Error("the image " + record.image + " of container " + record.name +
+                  " is gone from the store (layer " + dir + ")");
+    }
+  }
+  stdfs::create_directories(paths.bundle());
+  stdfs::create_directories(paths.rootfs());
+  ::unlink(paths.stopping().c_str());
+  // The last run's monitor may still be exiting; it must not unmount the new root, nor tear
+  // down the new networking. One that died (killed -9) left its mount behind: never stack a
+  // second one on it.
+  if (const auto last = runtime::read_state(paths.state());
+      last && last->monitor_pid > 0 && !is_active(last->status) &&
+      runtime::same_process_alive(last->monitor_pid, last->monitor_start_time)) {
+    wait_for_exit(last->monitor_pid, std::chrono::seconds(5));
+  }
+  const std::string hostname =
+      record.spec.hostname.empty() ? short_id(record.id) : record.spec.hostname;
+  std::optional<network::ContainerNetwork> networking;
+  runtime::ContainerSpec oci_input = record.spec;
+  if (joins_networks(record.spec)) {
+    networking = connect_container(store, record, berth_executable);
+    oci_input.network = network::netns_path(networking->netns);
+  }
+  try {
+    write_etc_files(paths, record, hostname, networking ? &*networking : nullptr);
+    launch(store, record, oci_input, berth_executable, options, networking.has_value());
+  } catch (...) {
+    if (networking) {
+      try {
+        disconnect_container(store, record.id);
+      } catch (const std::exception&) {
+      }
+    }
     throw;
   }
 }
@@ -518,6 +558,7 @@ void release_container(const ContainerStore& store, const ContainerRecord& recor
   const ContainerPaths paths = store.paths(record.id);
   runtime::unmount_rootfs(paths.rootfs());
   runtime::remove_cgroup(cgroups_path(record.id));
+  disconnect_container(store, record.id);
 }
 
 void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -44,6 +45,16 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
     const auto ids = berth({"container", "ls", "-a", "-q"});
     for (const auto& line : split_lines(ids.out)) berth({"container", "rm", "-f", line});
     EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
+    // Networks: the test's own and the default one, made on first use.
+    std::vector<std::string> bridges;
+    for (const auto& line : split_lines(berth({"network", "ls", "-q"}).out)) {
+      bridges.push_back("berth" + line.substr(0, 10));
+      EXPECT_EQ(berth({"network", "rm", line}).exit_code, 0) << "network " << line;
+    }
+    const std::string links = command_output("ip -o link show");
+    for (const auto& bridge : bridges) {
+      EXPECT_EQ(links.find(bridge), std::string::npos) << bridge << " is left";
+    }
     EXPECT_FALSE(has_mount_under(m_work.path())) << "a mount under the test's directory remains";
     std::error_code ignored;
     EXPECT_TRUE(!std::filesystem::exists(m_work.path() + "/run/containers", ignored) ||
@@ -56,11 +67,24 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
   }
 
   RunResult berth(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    // Names the containers do not know go to a port where nothing answers, never to the
+    // host's resolver.
     return run_berth(args, m_work.path(),
                      {{"BERTH_ROOT", m_work.path() + "/root"},
                       {"BERTH_RUNROOT", m_work.path() + "/run"},
-                      {"BERTH_RUNTIME", GetParam()}},
+                      {"BERTH_RUNTIME", GetParam()},
+                      {"BERTH_DNS_UPSTREAM", m_dns_upstream}},
                      stdin_text);
+  }
+  /// The standard output of a shell command (ip, iptables-save) on the host.
+  static std::string command_output(const std::string& command) {
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[4096];
+      for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+      ::pclose(pipe);
+    }
+    return out;
   }
   /// `container run --rm bb:1 ARGS...`
   RunResult run(std::vector<std::string> args) {
@@ -106,6 +130,7 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir m_work;
+  std::string m_dns_upstream = "127.0.0.1:9";
 };
 
 }  // namespace berth::testing

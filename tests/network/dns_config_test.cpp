@@ -1,0 +1,110 @@
+#include "network/dns_config.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/error_of.h"
+
+namespace berth::network {
+namespace {
+
+using nlohmann::json;
+using testing::error_of;
+
+TEST(DnsConfig, ParsesEveryField) {
+  const DnsConfig config = dns_config_from_json(json::parse(R"({
+    "listen": "10.210.3.1", "port": 5353, "upstreams": ["127.0.0.1:5353", "::1"],
+    "names": {"web": ["10.210.3.2", "10.210.3.3"], "db": ["10.210.3.4", "fd00::4"]}})"));
+  EXPECT_EQ(config.listen, "10.210.3.1");
+  EXPECT_EQ(config.port, 5353);
+  EXPECT_EQ(config.upstreams, (std::vector<std::string>{"127.0.0.1:5353", "::1"}));
+  EXPECT_EQ(config.names.at("web"), (std::vector<std::string>{"10.210.3.2", "10.210.3.3"}));
+  EXPECT_EQ(config.names.at("db"), (std::vector<std::string>{"10.210.3.4", "fd00::4"}));
+}
+
+TEST(DnsConfig, PortAndUpstreamsAndNamesAreOptional) {
+  const DnsConfig config = dns_config_from_json(json{{"listen", "10.0.0.1"}});
+  EXPECT_EQ(config.port, 53);
+  EXPECT_TRUE(config.upstreams.empty());
+  EXPECT_TRUE(config.names.empty());
+}
+
+TEST(DnsConfig, NamesAreNormalisedAndSpellingsMerged) {
+  const DnsConfig config = dns_config_from_json(json::parse(R"({"listen": "10.0.0.1",
+    "names": {"Web.": ["10.0.0.2"], "web": ["10.0.0.2", "10.0.0.3"], "A.B.c": ["10.0.0.4"]}})"));
+  EXPECT_EQ(config.names.size(), 2U);
+  EXPECT_EQ(config.names.at("web"), (std::vector<std::string>{"10.0.0.2", "10.0.0.3"}));
+  EXPECT_EQ(config.names.at("a.b.c"), (std::vector<std::string>{"10.0.0.4"}));
+}
+
+TEST(DnsConfig, RoundTripsThroughJson) {
+  DnsConfig config;
+  config.listen = "10.0.0.1";
+  config.port = 1053;
+  config.upstreams = {"192.0.2.1:53"};
+  config.names = {{"web", {"10.0.0.2"}}};
+  const DnsConfig again = dns_config_from_json(to_json(config));
+  EXPECT_EQ(again.listen, config.listen);
+  EXPECT_EQ(again.port, config.port);
+  EXPECT_EQ(again.upstreams, config.upstreams);
+  EXPECT_EQ(again.names, config.names);
+}
+
+TEST(DnsConfig, RejectsWhatItCannotServe) {
+  const auto error = [](const std::string& text) {
+    return error_of([&] { dns_config_from_json(json::parse(text)); });
+  };
+  EXPECT_EQ(error("[]"), "invalid DNS config: not a JSON object");
+  EXPECT_EQ(error("{}"), "invalid DNS config: \"listen\" must be an IP address");
+  EXPECT_EQ(error(R"({"listen": "gateway"})"),
+            "invalid DNS config: \"listen\" must be an IP address");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "port": 0})"),
+            "invalid DNS config: \"port\" must be a number from 1 to 65535");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "port": 70000})"),
+            "invalid DNS config: \"port\" must be a number from 1 to 65535");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "upstreams": "1.1.1.1"})"),
+            "invalid DNS config: \"upstreams\" must be an array of strings");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "upstreams": ["dns.example"]})"),
+            "invalid DNS config: invalid DNS upstream \"dns.example\"");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "names": {"web": "10.0.0.2"}})"),
+            "invalid DNS config: the addresses of \"web\" must be an array of strings");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "names": {"web": ["10.0.0.300"]}})"),
+            "invalid DNS config: \"10.0.0.300\" of \"web\" is not an IP address");
+  EXPECT_EQ(error(R"({"listen": "10.0.0.1", "names": {"a..b": ["10.0.0.2"]}})"),
+            "invalid DNS config: invalid DNS name \"a..b\"");
+}
+
+TEST(DnsConfig, NormalisesNames) {
+  EXPECT_EQ(normalise_dns_name("Web"), "web");
+  EXPECT_EQ(normalise_dns_name("web.Example."), "web.example");
+  EXPECT_EQ(normalise_dns_name("my_svc-1"), "my_svc-1");
+  EXPECT_EQ(error_of([] { normalise_dns_name("."); }), "invalid DNS name \".\"");
+  EXPECT_EQ(error_of([] { normalise_dns_name(""); }), "invalid DNS name \"\"");
+  EXPECT_EQ(error_of([] { normalise_dns_name("a b"); }), "invalid DNS name \"a b\"");
+  EXPECT_EQ(error_of([] { normalise_dns_name("a\\b"); }), "invalid DNS name \"a\\b\"");
+  EXPECT_EQ(error_of([] { normalise_dns_name(std::string(64, 'a')); }),
+            "invalid DNS name \"" + std::string(64, 'a') + "\"");
+  EXPECT_EQ(normalise_dns_name(std::string(63, 'a')), std::string(63, 'a'));
+}
+
+TEST(DnsConfig, ParsesUpstreams) {
+  const auto check = [](const std::string& text, const std::string& address, int port) {
+    const DnsUpstream upstream = parse_dns_upstream(text);
+    EXPECT_EQ(upstream.address, address) << text;
+    EXPECT_EQ(upstream.port, port) << text;
+  };
+  check("192.0.2.1", "192.0.2.1", 53);
+  check("127.0.0.1:5353", "127.0.0.1", 5353);
+  check("::1", "::1", 53);
+  check("fd00::53", "fd00::53", 53);
+  check("[::1]", "::1", 53);
+  check("[fd00::53]:1053", "fd00::53", 1053);
+  for (const char* bad : {"", "host", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:x", "[::1",
+                          "[::1]:", "[::1]x", "[1.2.3.4]:53", "1.2.3:53", "::g"}) {
+    EXPECT_EQ(error_of([&] { parse_dns_upstream(bad); }),
+              std::string("invalid DNS upstream \"") + bad + "\"");
+  }
+}
+
+}  // namespace
+}  // namespace berth::network
