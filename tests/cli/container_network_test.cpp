@@ -3,9 +3,13 @@
 // Only addresses inside the test's own networks and 127.0.0.1 are ever contacted.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -202,6 +206,77 @@ TEST_P(ContainerNetwork, StaticAddressAndInternalNetwork) {
       {"container", "run", "-d", "--network", net, "--ip", prefix + "50", "bb:1", "sleep", "5"});
   EXPECT_NE(taken.exit_code, 0);
   EXPECT_THAT(taken.err, HasSubstr(prefix + "50 is already in use"));
+}
+
+/// An "outside" for the test: a namespace of its own behind a veth from the host, serving
+/// "outside" over HTTP on port 9000, with no route back to any container network.
+class Outside {
+ public:
+  Outside() {
+    const std::string tag = std::to_string(::getpid() % 100000);
+    m_netns = "bto" + tag;
+    m_host_if = "btoh" + tag;
+    // A /24 no route of the host uses yet (the crun and runc cases may run at once).
+    int octet = 100 + ::getpid() % 150;
+    for (int k = 0; k < 150; ++k, octet = 100 + (octet - 100 + 1) % 150) {
+      const std::string probe = "ip -o route | grep -q '^10\\.213\\." + std::to_string(octet) + "\\.'";
+      if (std::system(probe.c_str()) != 0) break;
+    }
+    m_address = "10.213." + std::to_string(octet) + ".2";
+    const std::string host_address = "10.213." + std::to_string(octet) + ".1/24";
+    m_dir = m_work.path();
+    std::ofstream(m_dir + "/index.html") << "outside\n";
+    m_ok = shell("ip netns add " + m_netns) &&
+           shell("ip link add " + m_host_if + " type veth peer name eth0 netns " + m_netns) &&
+           shell("ip addr add " + host_address + " dev " + m_host_if) &&
+           shell("ip link set " + m_host_if + " up") &&
+           shell("ip -n " + m_netns + " addr add " + m_address + "/24 dev eth0") &&
+           shell("ip -n " + m_netns + " link set eth0 up") &&
+           shell("ip -n " + m_netns + " link set lo up");
+    if (m_ok) {
+      m_server = ::fork();
+      if (m_server == 0) {
+        ::execl("/usr/sbin/ip", "ip", "netns", "exec", m_netns.c_str(), "/bin/busybox", "httpd",
+                "-f", "-p", "9000", "-h", m_dir.c_str(), nullptr);
+        ::_exit(127);
+      }
+    }
+  }
+  ~Outside() {
+    if (m_server > 0) {
+      ::kill(m_server, SIGKILL);
+      ::waitpid(m_server, nullptr, 0);
+    }
+    shell("ip link del " + m_host_if + " 2>/dev/null");
+    shell("ip netns del " + m_netns + " 2>/dev/null");
+  }
+  Outside(const Outside&) = delete;
+  Outside& operator=(const Outside&) = delete;
+  bool ok() const { return m_ok && m_server > 0; }
+  std::string url() const { return "http://" + m_address + ":9000/"; }
+
+ private:
+  static bool shell(const std::string& command) { return std::system(command.c_str()) == 0; }
+  TempDir m_work;
+  std::string m_netns, m_host_if, m_address, m_dir;
+  bool m_ok = false;
+  pid_t m_server = -1;
+};
+
+TEST_P(ContainerNetwork, OnlyAnInternalNetworkHasNoWayOut) {
+  const Outside outside;
+  ASSERT_TRUE(outside.ok()) << "could not make the test's outside namespace";
+  const std::string open = make_network();
+  const std::string closed = make_network({"--internal"});
+  const std::string fetch = "for i in 1 2 3 4 5; do busybox timeout 3 wget -qO- " + outside.url() +
+                            " && exit 0; sleep 0.3; done; exit 1";
+  const auto out =
+      berth({"container", "run", "--rm", "--network", open, "bb:1", "sh", "-c", fetch});
+  EXPECT_EQ(out.out, "outside\n") << out.err;
+  const auto blocked = berth({"container", "run", "--rm", "--network", closed, "bb:1", "sh", "-c",
+                              "busybox timeout 3 wget -qO- " + outside.url() + " || exit 1"});
+  EXPECT_NE(blocked.exit_code, 0);
+  EXPECT_EQ(blocked.out, "");
 }
 
 TEST_P(ContainerNetwork, NetworkCommands) {
