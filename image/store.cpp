@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/sha256.h"
+#include "util/unique_fd.h"
 
 namespace berth::image {
 namespace {
@@ -39,32 +40,6 @@ std::string errno_text(const std::string& path) {
 [[noreturn]] void throw_errno(const std::string& path) {
   throw Error(errno_text(path));
 }
-
-/// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : m_fd(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      m_fd = std::exchange(other.m_fd, -1);
-    }
-    return *this;
-  }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-  void reset() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-
- private:
-  int m_fd;
-};
 
 void write_all(int fd, const char* data, std::size_t size, const std::string& path) {
   while (size > 0) {

@@ -28,16 +28,16 @@ namespace {
 
 using PortKey = std::tuple<std::string, std::uint16_t, std::string>;  // ip ("" any), port, proto
 
-/// The host ports berth containers of this root publish, from their network.json files
-/// (the siblings of `state_path`'s container directory).
-std::vector<PortKey> ports_in_use(const std::string& state_path) {
+/// The host ports the containers under `containers_dir` publish, from their network.json
+/// files; `own_state` (the container being set up) aside.
+std::vector<PortKey> ports_in_use(const std::string& containers_dir, const std::string& own_state) {
   std::vector<PortKey> used;
-  const stdfs::path containers = stdfs::path(state_path).parent_path().parent_path();
+  const stdfs::path containers = containers_dir;
   std::error_code error;
   for (stdfs::directory_iterator it(containers, error), end; !error && it != end;
        it.increment(error)) {
     const std::string path = it->path().string() + "/network.json";
-    if (path == state_path) continue;
+    if (path == own_state) continue;
     const auto text = fs::read_file_if_exists(path);
     if (!text) continue;
     try {
@@ -90,8 +90,9 @@ std::uint16_t probe_host_port(const PortSpec& port, const std::string& owner) {
 
 /// The ports with their host ports chosen and checked.
 std::vector<PortSpec> choose_host_ports(const std::vector<PortSpec>& requested,
-                                        const std::string& owner, const std::string& state_path) {
-  std::vector<PortKey> used = ports_in_use(state_path);
+                                        const std::string& owner, const std::string& containers_dir,
+                                        const std::string& own_state) {
+  std::vector<PortKey> used = ports_in_use(containers_dir, own_state);
   std::vector<PortSpec> chosen;
   for (PortSpec port : requested) {
     if (port.host_port != 0) {
@@ -190,8 +191,8 @@ ContainerNetwork container_network_from_json(const json& value) {
 }
 
 void check_host_ports(const std::vector<PortSpec>& ports, const std::string& owner,
-                      const std::string& state_path) {
-  choose_host_ports(ports, owner, state_path);
+                      const std::string& containers_dir) {
+  choose_host_ports(ports, owner, containers_dir, "");
 }
 
 std::string netns_name(const std::string& container_id) {
@@ -204,7 +205,9 @@ ContainerNetwork setup_container_network(NetworkStore& store,
   const std::string owner = request.names.empty() ? request.container_id : request.names.front();
   ContainerNetwork state;
   state.netns = netns_name(request.container_id);
-  state.ports = choose_host_ports(request.ports, owner, state_path);
+  // The state files of the other containers are this one's siblings.
+  state.ports = choose_host_ports(request.ports, owner,
+                                  stdfs::path(state_path).parent_path().parent_path(), state_path);
   // What a killed berth left under this container's names goes first.
   teardown_container_network(store, request.container_id, state_path);
   delete_netns(state.netns);

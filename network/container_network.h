@@ -63,10 +63,10 @@ ContainerNetwork setup_container_network(NetworkStore& store,
                                          const std::string& state_path);
 
 /// Checks `ports` as setup will (each fixed host port free on the host and published by no
-/// other container of the store holding `state_path`), so that a conflict is reported before
+/// container whose state lies under `containers_dir`), so that a conflict is reported before
 /// anything is made. Throws the error setup would.
 void check_host_ports(const std::vector<PortSpec>& ports, const std::string& owner,
-                      const std::string& state_path);
+                      const std::string& containers_dir);
 
 /// Undoes what setup made, as recorded in `state_path` (nothing to do without it): ports,
 /// connections (the last one out deactivates its network), namespace; then removes the file.

@@ -26,6 +26,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 namespace berth::network {
 
@@ -215,31 +216,6 @@ std::vector<std::uint8_t> dns_error_reply(std::span<const std::uint8_t> query, i
 // --- the event loop ---------------------------------------------------------------------
 
 namespace {
-
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      m_fd = std::exchange(other.m_fd, -1);
-    }
-    return *this;
-  }
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-  void reset() {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = -1;
-  }
-
- private:
-  int m_fd = -1;
-};
 
 struct Endpoint {
   sockaddr_storage address{};

@@ -39,6 +39,7 @@
 #include "runtime/trash.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 extern char** environ;
 
@@ -73,35 +74,6 @@ constexpr std::string_view k_stream_names[] = {"stdout", "stderr"};
 constexpr std::size_t k_client_backlog = 1024 * 1024;
 /// How long the runtime may take to hand over the terminal it made.
 constexpr int k_console_timeout_ms = 10'000;
-
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset(std::exchange(other.m_fd, -1));
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-  void reset(int fd = -1) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-
- private:
-  int m_fd = -1;
-};
 
 std::string errno_text(std::string_view what) {
   return fmt::format("{}: {}", what, std::strerror(errno));
@@ -497,7 +469,7 @@ class Monitor {
   Fd m_timer;
   std::optional<Probe> m_probe;
   std::optional<int> m_probe_status;  // the probe child's, when reaped among strays
-  bool m_cgroup_removed = false;       // by the last run's runtime removal
+  bool m_cgroup_removed = false;      // by the last run's runtime removal
 };
 
 int Monitor::run(int sync_fd) {
@@ -972,8 +944,7 @@ void Monitor::run_final_exit_command() {
   posix_spawn_file_actions_adddup2(&actions, errors ? errors.get() : m_devnull.get(),
                                    STDERR_FILENO);
   pid_t pid = -1;
-  const int spawned =
-      ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   std::string failure;
   if (spawned != 0) {
@@ -1051,9 +1022,7 @@ void Monitor::read_client() {
         write_stdin();
       }
       break;
-    case attach::Kind::stdin_end:
-      end_stdin();
-      break;
+    case attach::Kind::stdin_end: end_stdin(); break;
     case attach::Kind::resize: {
       unsigned rows = 0;
       unsigned columns = 0;
@@ -1067,8 +1036,7 @@ void Monitor::read_client() {
       }
       break;
     }
-    default:
-      break;  // nothing else comes from a command; an unknown kind is ignored
+    default: break;  // nothing else comes from a command; an unknown kind is ignored
   }
 }
 

@@ -15,47 +15,31 @@
 #include <filesystem>
 #include <utility>
 
+#include <fmt/format.h>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/cgroups.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 namespace berth::runtime {
 namespace {
 
 namespace bp = boost::process;
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : m_fd(fd) {}
-  ~UniqueFd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  UniqueFd(UniqueFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return m_fd; }
-
- private:
-  int m_fd;
-};
-
 /// An anonymous file for what the runtime prints: unlike a pipe, it never fills up, and
 /// nothing has to read it while the runtime runs.
-UniqueFd capture_file(const char* name) {
+Fd capture_file(const char* name) {
   const int fd = ::memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) {
     throw Error(fmt::format("memfd_create {}: {}", name, std::strerror(errno)));
   }
-  return UniqueFd(fd);
+  return Fd(fd);
 }
 
 /// A sealed in-memory copy of `program`, to be executed through /proc/self/fd. crun protects
@@ -63,25 +47,25 @@ UniqueFd capture_file(const char* name) {
 /// itself from a read-only copy at every start, which costs a second exec and dynamic link
 /// (3-4 ms of crun's 8 here); a copy that is already sealed against writing is exactly what
 /// it would make, so it skips that step. Copying its 0.5 MB takes 0.1 ms.
-UniqueFd sealed_copy(const std::string& program) {
-  UniqueFd copy(::memfd_create("crun", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  const UniqueFd source(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
+Fd sealed_copy(const std::string& program) {
+  Fd copy(::memfd_create("crun", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  const Fd source(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat info {};
   if (copy.get() < 0 || source.get() < 0 || ::fstat(source.get(), &info) != 0) {
-    return UniqueFd();
+    return Fd();
   }
   for (off_t offset = 0; offset < info.st_size;) {
     if (::sendfile(copy.get(), source.get(), &offset,
                    static_cast<std::size_t>(info.st_size - offset)) <= 0) {
-      return UniqueFd();
+      return Fd();
     }
   }
   if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
       0) {
-    return UniqueFd();
+    return Fd();
   }
   // Above the descriptors ChildStdio puts in place (0 to 3) before the exec opens this one.
-  return UniqueFd(::fcntl(copy.get(), F_DUPFD_CLOEXEC, 10));
+  return Fd(::fcntl(copy.get(), F_DUPFD_CLOEXEC, 10));
 }
 
 std::string read_from_start(int fd) {
@@ -333,8 +317,8 @@ class CommandLineRuntime final : public OciRuntime {
   /// A command whose standard streams are the runtime's only: stdout captured when asked,
   /// stderr captured for the error message.
   Result run(const std::vector<std::string>& command, bool capture_out) {
-    const UniqueFd err = capture_file("runtime-stderr");
-    const UniqueFd out = capture_out ? capture_file("runtime-stdout") : UniqueFd();
+    const Fd err = capture_file("runtime-stderr");
+    const Fd out = capture_out ? capture_file("runtime-stdout") : Fd();
     std::vector<std::string> args = global_args();
     args.insert(args.end(), command.begin(), command.end());
     Result result;
@@ -354,7 +338,7 @@ class CommandLineRuntime final : public OciRuntime {
   /// left behind whatever happens to berth; the runtime inherits it as fd 3 and opens it by
   /// that name. (The runtimes close every fd above 2 before they start a container process.)
   Result run_with_stdio(const std::vector<std::string>& command, const Stdio& stdio) {
-    const UniqueFd log = capture_file("runtime-log");
+    const Fd log = capture_file("runtime-log");
     std::vector<std::string> args = global_args();
     if (m_name == "crun") {
       args.push_back("--log=file:/proc/self/fd/3");
@@ -373,7 +357,7 @@ class CommandLineRuntime final : public OciRuntime {
   /// Runs the runtime to its end; never reads its output while it runs.
   int spawn(const std::vector<std::string>& args, const std::array<int, 4>& fds) {
     // Without a copy (no memfd here), the runtime protects itself the slow way.
-    const UniqueFd copy = m_name == "crun" ? sealed_copy(m_program) : UniqueFd();
+    const Fd copy = m_name == "crun" ? sealed_copy(m_program) : Fd();
     const std::string exe =
         copy.get() >= 0 ? fmt::format("/proc/self/fd/{}", copy.get()) : m_program;
     std::error_code error;
@@ -397,7 +381,7 @@ class CommandLineRuntime final : public OciRuntime {
   /// runc's FIFO works the other way round, so runc always starts itself.
   bool release_crun_init(const std::string& id) const {
     const std::string fifo = m_root + "/" + id + "/exec.fifo";
-    const UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    const Fd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) {
       return false;
     }
@@ -443,7 +427,7 @@ class CommandLineRuntime final : public OciRuntime {
   std::string m_name;
   std::string m_program;
   std::string m_root;
-  UniqueFd m_null;
+  Fd m_null;
 };
 
 }  // namespace

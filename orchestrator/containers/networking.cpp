@@ -69,8 +69,7 @@ void check_networks(const ContainerStore& store, const runtime::ContainerSpec& s
     if (wanted.network != k_default_network) networks.find(wanted.network);
     if (!wanted.ipv4_address.empty()) network::parse_ip(wanted.ipv4_address);
   }
-  // Any container's state path of this store serves: its siblings are the others.
-  network::check_host_ports(ports, spec.name, network_state_path(store, "none"));
+  network::check_host_ports(ports, spec.name, store.runroot() + "/containers");
 }
 
 network::ContainerNetwork connect_container(const ContainerStore& store,
