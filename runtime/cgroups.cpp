@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -200,6 +201,20 @@ std::vector<std::string> cgroup_dirs(const std::string& cgroups_path) {
   return dirs;
 }
 
+namespace {
+
+/// A cgroup file's content, or nullopt when the cgroup is gone or going: the kernel answers
+/// ENODEV for the files of a cgroup being removed (a container that just exited).
+std::optional<std::string> read_live_cgroup_file(const std::string& path) {
+  try {
+    return fs::read_file_if_exists(path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 bool cgroup_frozen(const std::string& cgroups_path) {
   const std::string relative = relative_cgroup(cgroups_path);
   bool frozen_in_v2 = false;
@@ -211,11 +226,11 @@ bool cgroup_frozen(const std::string& cgroups_path) {
       }
       // Where a v1 freezer is mounted, runtimes freeze through it and the cgroup2 directory
       // of a hybrid host never says frozen: this file alone decides.
-      const auto state = fs::read_file_if_exists(mount.path + "/" + relative + "/freezer.state");
+      const auto state = read_live_cgroup_file(mount.path + "/" + relative + "/freezer.state");
       return state && state->starts_with("FROZEN");
     }
     if (mount.type == "cgroup2" && !frozen_in_v2) {
-      const auto events = fs::read_file_if_exists(mount.path + "/" + relative + "/cgroup.events");
+      const auto events = read_live_cgroup_file(mount.path + "/" + relative + "/cgroup.events");
       frozen_in_v2 = events && ("\n" + *events).find("\nfrozen 1") != std::string::npos;
     }
   }
