@@ -4,6 +4,8 @@
 # then the memory of an idle berth monitor beside podman's conmon.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/common.sh
+source "$here/common.sh"
 berth=${BERTH:-$here/../build/berth}
 runs=${RUNS:-20}
 work=$(mktemp -d)
@@ -32,12 +34,7 @@ print(text.replace("[containers]", "[containers]\ndefault_ulimits = [\"nofile=40
 export CONTAINERS_CONF=$work/containers.conf
 
 # One busybox root filesystem for all three.
-mkdir -p "$work/rootfs/bin" "$work/rootfs/etc"
-cp /bin/busybox "$work/rootfs/bin/"
-for applet in sh true sleep; do ln -s busybox "$work/rootfs/bin/$applet"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$work/rootfs/etc/passwd"
-echo 'root:x:0:' >"$work/rootfs/etc/group"
-tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+busybox_rootfs_tar "$work"
 "$berth" image import "$work/rootfs.tar" bench:1 >/dev/null
 podman "${podman_args[@]}" import -q "$work/rootfs.tar" bench:1 >/dev/null
 

@@ -37,14 +37,6 @@ ContainerStore store_of(const GlobalOptions& global) {
   return ContainerStore(global.root, global.runroot);
 }
 
-/// The berth binary itself: berth-monitor is found next to it.
-std::string self_executable() {
-  char path[4096];
-  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (length <= 0) throw Error("cannot find berth's own executable (/proc/self/exe)");
-  return std::string(path, static_cast<std::size_t>(length));
-}
-
 int signal_number(const std::string& text) {
   std::string name = text;
   for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -406,9 +398,15 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
                       {"Labels", record.spec.labels},
                       {"Hostname", record.spec.hostname.empty() ? record.id.substr(0, 12)
                                                                 : record.spec.hostname}};
+    // Docker leaves ExposedPorts out when there are none.
+    if (const auto exposed = containers::exposed_ports(record); !exposed.empty()) {
+      auto& ports = item["Config"]["ExposedPorts"] = nlohmann::ordered_json::object();
+      for (const auto& key : exposed) ports[key] = nlohmann::ordered_json::object();
+    }
     item["HostConfig"] = {{"Runtime", record.runtime},
                           {"AutoRemove", record.auto_remove},
-                          {"NetworkMode", record.spec.network}};
+                          {"NetworkMode", record.spec.network},
+                          {"PublishAllPorts", record.spec.publish_all}};
     nlohmann::ordered_json networks = nlohmann::ordered_json::object();
     nlohmann::ordered_json ports = nlohmann::ordered_json::object();
     if (const auto networking = containers::container_network(store, record.id)) {

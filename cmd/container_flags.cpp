@@ -1,8 +1,11 @@
 #include "cmd/container_flags.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
 
+#include "network/ports.h"
 #include "orchestrator/compose/units.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -189,6 +192,35 @@ runtime::Ulimit ulimit_of(const std::string& text) {
   return ulimit;
 }
 
+constexpr std::string_view k_container_mode = "container:";
+
+/// Docker's refusals for `--network container:X`: the namespace, with its names, addresses
+/// and ports, is the other container's.
+void check_joined_network(const RunFlags& flags) {
+  if (!flags.hostname.empty()) throw Error("conflicting options: hostname and the network mode");
+  if (!flags.dns.empty() || !flags.dns_search.empty() || !flags.dns_options.empty()) {
+    throw Error("conflicting options: dns and the network mode");
+  }
+  if (!flags.add_hosts.empty()) {
+    throw Error("conflicting options: custom host-to-IP mapping and the network mode");
+  }
+  if (!flags.mac_address.empty()) {
+    throw Error("conflicting options: mac-address and the network mode");
+  }
+  if (!flags.publish.empty() || flags.publish_all) {
+    throw Error("conflicting options: port publishing and the container type network mode");
+  }
+  if (!flags.expose.empty()) {
+    throw Error("conflicting options: port exposing and the container type network mode");
+  }
+  if (!flags.network_aliases.empty()) {
+    throw Error("network-scoped alias is supported only for containers in user defined networks");
+  }
+  if (!flags.ip.empty()) {
+    throw Error("user specified IP address is supported on user defined networks only");
+  }
+}
+
 }  // namespace
 
 void add_run_flags(CLI::App& command, RunFlags& flags) {
@@ -202,6 +234,10 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
       ->allow_extra_args(false);
   command.add_option("-p,--publish", flags.publish, "Publish a port [IP:][HOST:]CONTAINER[/udp]")
       ->allow_extra_args(false);
+  command.add_option("--expose", flags.expose, "Expose a port or range PORT[-END][/udp]")
+      ->allow_extra_args(false);
+  command.add_flag("-P,--publish-all", flags.publish_all,
+                   "Publish every exposed port on a free host port");
   command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]")
       ->allow_extra_args(false);
   command.add_option("--mount", flags.mounts, "Mount (type=bind|tmpfs,...)")
@@ -222,8 +258,11 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
   command.add_option("-c,--cpu-shares", flags.cpu_shares, "CPU shares (relative weight)");
   command.add_option("--pids-limit", flags.pids_limit, "Process limit");
   command.add_flag("--init", flags.init, "Run an init as PID 1 that reaps and forwards signals");
-  command.add_option("--network,--net", flags.networks, "Network to join (none, host, or a name)")
+  command
+      .add_option("--network,--net", flags.networks,
+                  "Network to join (none, host, container:NAME, or a name)")
       ->allow_extra_args(false);
+  command.add_option("--mac-address", flags.mac_address, "MAC address (not supported yet)");
   command.add_option("--network-alias", flags.network_aliases, "Name in the network's DNS")
       ->allow_extra_args(false);
   command.add_option("--ip", flags.ip, "IPv4 address on the (first) network");
@@ -285,6 +324,15 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
   for (const auto& file : flags.env_files) add_env_file(spec.env, file);
   for (const auto& entry : flags.env) add_env(spec.env, entry);
   spec.publish = flags.publish;
+  for (const auto& entry : flags.expose) {
+    for (const auto& port : network::parse_exposed_ports(entry)) {
+      const std::string key = network::port_and_protocol(port);
+      if (std::find(spec.expose.begin(), spec.expose.end(), key) == spec.expose.end()) {
+        spec.expose.push_back(key);
+      }
+    }
+  }
+  spec.publish_all = flags.publish_all;
   for (const auto& volume : flags.volumes)
     spec.mounts.push_back(volume_of(volume, working_directory));
   for (const auto& mount : flags.mounts) spec.mounts.push_back(mount_of(mount, working_directory));
@@ -310,14 +358,26 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
   spec.init = flags.init;
   spec.network = "bridge";
   for (const auto& network : flags.networks) {
-    if (network == "none" || network == "host") {
+    const bool joins_container = network.starts_with(k_container_mode);
+    if (network == "none" || network == "host" || joins_container) {
       if (flags.networks.size() > 1) {
         throw Error("--network " + network + " cannot be combined with other networks");
+      }
+      if (joins_container && network.size() == k_container_mode.size()) {
+        throw Error("invalid network mode: invalid container format container:<name|id>");
       }
       spec.network = network;
     } else {
       spec.networks.push_back({network, {}, {}});
     }
+  }
+  if (spec.network.starts_with(k_container_mode)) check_joined_network(flags);
+  if (!flags.mac_address.empty()) {
+    if (spec.network == "host")
+      throw Error("conflicting options: mac-address and the network mode");
+    throw Error(
+        "--mac-address is not supported yet: berth derives an interface's MAC address "
+        "from its IP address");
   }
   if (!flags.network_aliases.empty() || !flags.ip.empty()) {
     if (spec.networks.empty()) {

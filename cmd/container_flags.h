@@ -16,6 +16,8 @@ struct RunFlags {
   std::vector<std::string> env;
   std::vector<std::string> env_files;
   std::vector<std::string> publish;
+  std::vector<std::string> expose;
+  bool publish_all = false;
   std::vector<std::string> volumes;
   std::vector<std::string> mounts;
   std::vector<std::string> tmpfs;
@@ -36,6 +38,7 @@ struct RunFlags {
   std::int64_t pids_limit = 0;
   bool init = false;
   std::vector<std::string> networks;  // --network, repeatable; none: berth's default network
+  std::string mac_address;
   std::vector<std::string> network_aliases;
   std::string ip;
   std::vector<std::string> dns;

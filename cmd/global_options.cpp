@@ -1,5 +1,8 @@
 #include "cmd/global_options.h"
 
+#include <unistd.h>
+
+#include "util/error.h"
 #include "util/log.h"
 
 namespace berth::cmd {
@@ -35,6 +38,13 @@ compose::LoadOptions GlobalOptions::load_options() const {
   options.env_files = env_files;
   options.profiles = profiles;
   return options;
+}
+
+std::string self_executable() {
+  char path[4096];
+  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (length <= 0) throw Error("cannot find berth's own executable (/proc/self/exe)");
+  return std::string(path, static_cast<std::size_t>(length));
 }
 
 }  // namespace berth::cmd

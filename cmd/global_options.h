@@ -36,6 +36,9 @@ struct ExitCode {
   int code;
 };
 
+/// The berth binary itself: berth-monitor and berth-dns are found next to it.
+std::string self_executable();
+
 /// Each command file adds its subcommand; `global` outlives the parse.
 void add_config_command(CLI::App& app, const GlobalOptions& global);
 void add_image_command(CLI::App& app, const GlobalOptions& global);

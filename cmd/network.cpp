@@ -1,4 +1,5 @@
-// `berth network ls|create|rm|inspect|prune`: Docker's network verbs over berth's networks.
+// `berth network ls|create|rm|inspect|prune|connect|disconnect`: Docker's network verbs over
+// berth's networks.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -131,6 +132,7 @@ void add_network_command(CLI::App& app, const GlobalOptions& global) {
   rm->add_option("network", *rm_names, "Names or ids")->required();
   rm->callback([&global, rm_names] {
     global.prepare();
+    containers::sweep_networks(containers::ContainerStore(global.root, global.runroot));
     auto networks = store_of(global);
     std::string failure;
     for (const auto& name : *rm_names) {
@@ -157,11 +159,53 @@ void add_network_command(CLI::App& app, const GlobalOptions& global) {
     std::cout << out.dump(4) << "\n";
   });
 
+  struct ConnectFlags {
+    std::string network;
+    std::string container;
+    std::vector<std::string> aliases;
+    std::string ip;
+  };
+  auto connect_flags = std::make_shared<ConnectFlags>();
+  CLI::App* connect = network->add_subcommand("connect", "Connect a container to a network");
+  connect->add_option("network", connect_flags->network, "Network name or id")->required();
+  connect->add_option("container", connect_flags->container, "Container name or id")->required();
+  connect->add_option("--alias", connect_flags->aliases, "Name in the network's DNS")
+      ->allow_extra_args(false);
+  connect->add_option("--ip", connect_flags->ip, "IPv4 address");
+  connect->callback([&global, connect_flags] {
+    global.prepare();
+    const containers::ContainerStore store(global.root, global.runroot);
+    containers::connect_to_network(store, store.find(connect_flags->container),
+                                   connect_flags->network, connect_flags->aliases,
+                                   connect_flags->ip, self_executable());
+  });
+
+  struct DisconnectFlags {
+    std::string network;
+    std::string container;
+    bool force = false;
+  };
+  auto disconnect_flags = std::make_shared<DisconnectFlags>();
+  CLI::App* disconnect =
+      network->add_subcommand("disconnect", "Disconnect a container from a network");
+  disconnect->add_option("network", disconnect_flags->network, "Network name or id")->required();
+  disconnect->add_option("container", disconnect_flags->container, "Container name or id")
+      ->required();
+  disconnect->add_flag("-f,--force", disconnect_flags->force, "Accepted for Docker's sake");
+  disconnect->callback([&global, disconnect_flags] {
+    global.prepare();
+    const containers::ContainerStore store(global.root, global.runroot);
+    containers::disconnect_from_network(store, store.find(disconnect_flags->container),
+                                        disconnect_flags->network);
+  });
+
   auto prune_force = std::make_shared<bool>(false);
   CLI::App* prune = network->add_subcommand("prune", "Remove networks no container uses");
   prune->add_flag("-f,--force", *prune_force, "Do not ask (berth never asks)");
   prune->callback([&global] {
     global.prepare();
+    // First what a killed berth left, so that its networks count as unused again.
+    containers::sweep_networks(containers::ContainerStore(global.root, global.runroot));
     auto networks = store_of(global);
     std::vector<std::string> removed;
     for (const auto& record : networks.list()) {

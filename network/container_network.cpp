@@ -14,9 +14,12 @@
 
 #include <fmt/format.h>
 
+#include "network/conntrack.h"
 #include "network/ipam.h"
 #include "network/netlink.h"
 #include "util/error.h"
+#include "util/first_failure.h"
+#include "util/failpoint.h"
 #include "util/fs.h"
 
 namespace berth::network {
@@ -149,6 +152,46 @@ std::vector<PortRule> port_rules(const ContainerNetwork& state) {
   return rules;
 }
 
+/// The rules of the container's published ports, on its first network (none without one).
+void publish_ports(const std::string& container_id, const ContainerNetwork& state) {
+  const auto rules = port_rules(state);
+  if (rules.empty()) return;
+  // No ensure_chains(): its listing costs an iptables-save (8 ms here), and the chains exist
+  // while the network is active; apply() makes them again in the rare case they went.
+  apply(ports_batch(container_id, bridge_name(state.networks.front().network_id), rules, true));
+  for (const auto& port : state.ports) {
+    if (port.protocol == "udp") forget_udp_flows(port.host_ip, port.host_port);
+  }
+}
+
+/// Deletes the container's port rules: exactly the ones publish_ports() added, in one
+/// iptables-restore; when any is missing (a berth killed half way), every rule the container
+/// owns through a listing (one more iptables-save).
+void unpublish_ports(const std::string& container_id, const ContainerNetwork& state) {
+  if (state.ports.empty()) return;
+  try {
+    apply(ports_batch(container_id, bridge_name(state.networks.at(0).network_id), port_rules(state),
+                      false));
+  } catch (const std::exception&) {
+    remove_owner(container_id);
+  }
+  // Flows still translated to this container's address would outlive it (publish_ports).
+  for (const auto& port : state.ports) {
+    if (port.protocol == "udp") forget_udp_flows(port.host_ip, port.host_port);
+  }
+}
+
+ContainerNetwork read_state(const std::string& state_path) {
+  const auto text = fs::read_file_if_exists(state_path);
+  if (!text)
+    throw Error(fmt::format("{}: no network state (the container is not running)", state_path));
+  try {
+    return container_network_from_json(json::parse(*text));
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{}: {}", state_path, e.what()));
+  }
+}
+
 }  // namespace
 
 json to_json(const ContainerNetwork& state) {
@@ -211,20 +254,23 @@ ContainerNetwork setup_container_network(NetworkStore& store,
   // What a killed berth left under this container's names goes first.
   teardown_container_network(store, request.container_id, state_path);
   delete_netns(state.netns);
-  create_netns(state.netns);
+  // Written before the namespace and the interfaces exist, so that a teardown after any
+  // failure (or after a killed berth: `network prune`) finds everything that may have been
+  // made.
+  for (std::size_t i = 0; i < request.networks.size(); ++i) {
+    const auto& wanted = request.networks[i];
+    AttachedNetwork attached;
+    attached.network_id = wanted.network.id;
+    attached.network_name = wanted.network.name;
+    attached.ifname = fmt::format("eth{}", i);
+    attached.aliases = wanted.aliases;
+    state.networks.push_back(attached);
+  }
+  fs::write_file_atomic(state_path, to_json(state).dump());
+  failpoint("network-state-written");
   try {
-    // Written before the interfaces exist, so that a teardown after any failure (or after a
-    // killed berth) finds what may have been made.
-    for (std::size_t i = 0; i < request.networks.size(); ++i) {
-      const auto& wanted = request.networks[i];
-      AttachedNetwork attached;
-      attached.network_id = wanted.network.id;
-      attached.network_name = wanted.network.name;
-      attached.ifname = fmt::format("eth{}", i);
-      attached.aliases = wanted.aliases;
-      state.networks.push_back(attached);
-    }
-    fs::write_file_atomic(state_path, to_json(state).dump());
+    create_netns(state.netns);
+    failpoint("netns-created");
     for (std::size_t i = 0; i < request.networks.size(); ++i) {
       const auto& wanted = request.networks[i];
       std::vector<std::string> names = request.names;
@@ -240,14 +286,11 @@ ContainerNetwork setup_container_network(NetworkStore& store,
       attached.gateway = live.gateway;
       attached.mac = connection.mac;
       attached.dns = live.dns;
+      failpoint("network-connected");
     }
     fs::write_file_atomic(state_path, to_json(state).dump());
-    const auto rules = port_rules(state);
-    if (!rules.empty()) {
-      ensure_chains();
-      apply(ports_batch(request.container_id, bridge_name(state.networks.front().network_id), rules,
-                        true));
-    }
+    publish_ports(request.container_id, state);
+    failpoint("ports-published");
   } catch (...) {
     try {
       teardown_container_network(store, request.container_id, state_path);
@@ -269,30 +312,101 @@ void teardown_container_network(NetworkStore& store, const std::string& containe
   } catch (const std::exception& e) {
     throw Error(fmt::format("{}: {}", state_path, e.what()));
   }
-  std::string failure;
-  auto attempt = [&](auto&& step) {
-    try {
-      step();
-    } catch (const std::exception& e) {
-      if (failure.empty()) failure = e.what();
-    }
-  };
+  FirstFailure failures;
   // Port rules are written only after the state names the ports (setup), so a container
   // without ports has none: no iptables process for it (8-15 ms each here).
-  if (!state.ports.empty()) attempt([&] { remove_owner(container_id); });
+  if (!state.ports.empty()) failures.attempt([&] { unpublish_ports(container_id, state); });
   // The namespace first: its veth ends go with it, asynchronously, which spares the 20-30 ms
   // a veth deletion costs (RUNTIME-FACTS.md §4); disconnect then finds the host ends gone.
-  attempt([&] { delete_netns(state.netns); });
+  failures.attempt([&] { delete_netns(state.netns); });
   for (const auto& attached : state.networks) {
-    attempt([&] {
+    failures.attempt([&] {
       if (const auto network = store.find_if_exists(attached.network_id)) {
         store.disconnect(*network, container_id);
       }
     });
   }
   // The chains go with the last network's deactivation (NetworkStore::disconnect).
-  if (!failure.empty()) throw Error(failure);
+  failures.throw_first();
   ::unlink(state_path.c_str());
+}
+
+AttachedNetwork connect_running_container(NetworkStore& store, const std::string& container_id,
+                                          const std::vector<std::string>& names,
+                                          const NetworkRequest& wanted,
+                                          const std::string& state_path) {
+  ContainerNetwork state = read_state(state_path);
+  const std::string owner = names.empty() ? container_id : names.front();
+  std::set<std::string> ifnames;
+  for (const auto& attached : state.networks) {
+    if (attached.network_id == wanted.network.id) {
+      throw Error(fmt::format("endpoint with name {} already exists in network {}", owner,
+                              wanted.network.name));
+    }
+    ifnames.insert(attached.ifname);
+  }
+  AttachedNetwork attached;
+  attached.network_id = wanted.network.id;
+  attached.network_name = wanted.network.name;
+  attached.aliases = wanted.aliases;
+  for (int i = 0; attached.ifname.empty(); ++i) {
+    if (!ifnames.contains(fmt::format("eth{}", i))) attached.ifname = fmt::format("eth{}", i);
+  }
+  // Recorded first, as in setup: a teardown then finds the interface, whenever berth dies.
+  state.networks.push_back(attached);
+  fs::write_file_atomic(state_path, to_json(state).dump());
+  try {
+    std::vector<std::string> all_names = names;
+    all_names.insert(all_names.end(), wanted.aliases.begin(), wanted.aliases.end());
+    std::optional<std::string> address;
+    if (!wanted.ipv4_address.empty()) address = wanted.ipv4_address;
+    // The default route stays where it is, unless this is now the only network.
+    const bool gateway_route = state.networks.size() == 1;
+    const auto [connection, live] =
+        store.connect(wanted.network, container_id, state.netns, attached.ifname, gateway_route,
+                      all_names, address);
+    auto& made = state.networks.back();
+    made.address = connection.address;
+    made.prefix = Cidr::parse(live.subnet).prefix;
+    made.gateway = live.gateway;
+    made.mac = connection.mac;
+    made.dns = live.dns;
+    fs::write_file_atomic(state_path, to_json(state).dump());
+    return made;
+  } catch (...) {
+    state.networks.pop_back();
+    try {
+      store.disconnect(wanted.network, container_id);
+      fs::write_file_atomic(state_path, to_json(state).dump());
+    } catch (const std::exception&) {
+      // The first failure is the one to report; `network prune` finds the rest.
+    }
+    throw;
+  }
+}
+
+bool disconnect_running_container(NetworkStore& store, const std::string& container_id,
+                                  const std::string& network_id, const std::string& state_path) {
+  ContainerNetwork state = read_state(state_path);
+  const auto found = std::find_if(state.networks.begin(), state.networks.end(),
+                                  [&](const auto& n) { return n.network_id == network_id; });
+  if (found == state.networks.end()) return false;
+  const bool carried_ports = found == state.networks.begin() && !state.ports.empty();
+  // The ports are published to the address on the first network: they move to the next one.
+  if (carried_ports) unpublish_ports(container_id, state);
+  if (const auto network = store.find_if_exists(network_id)) {
+    store.disconnect(*network, container_id);
+  }
+  const bool was_first = found == state.networks.begin();
+  state.networks.erase(found);
+  if (state.networks.empty()) state.ports.clear();
+  fs::write_file_atomic(state_path, to_json(state).dump());
+  if (was_first && !state.networks.empty()) {
+    const auto& next = state.networks.front();
+    set_default_route(state.netns, next.ifname, next.gateway);
+    if (carried_ports) publish_ports(container_id, state);
+  }
+  return true;
 }
 
 std::string resolv_conf(const ContainerNetwork& state, const std::vector<std::string>& dns,

@@ -74,6 +74,21 @@ void check_host_ports(const std::vector<PortSpec>& ports, const std::string& own
 void teardown_container_network(NetworkStore& store, const std::string& container_id,
                                 const std::string& state_path);
 
+/// Joins the running container whose state is at `state_path` to one more network, as
+/// `network connect` does: the next free interface (eth1, ...), no change to its default
+/// route (unless it had no network left). Throws `endpoint with name x already exists in
+/// network y` when it is connected already.
+AttachedNetwork connect_running_container(NetworkStore& store, const std::string& container_id,
+                                          const std::vector<std::string>& names,
+                                          const NetworkRequest& wanted,
+                                          const std::string& state_path);
+
+/// Takes the running container off one network, as `network disconnect` does. When that
+/// network carried its default route and its published ports, both move to the next
+/// network. False when it was not connected.
+bool disconnect_running_container(NetworkStore& store, const std::string& container_id,
+                                  const std::string& network_id, const std::string& state_path);
+
 /// The resolv.conf for a container on `state`: its first network's DNS responder, or the
 /// host's resolvers when it has none; `dns`, `dns_search` and `dns_options` (Docker's
 /// --dns, --dns-search, --dns-option) replace the respective parts.

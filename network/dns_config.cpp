@@ -41,13 +41,63 @@ std::vector<std::string> string_array(const json& value, const std::string& what
   return out;
 }
 
+/// `value` as a name -> addresses map, names normalised and spellings merged. `what` names
+/// the object in messages ("\"names\""), `where` follows a name in them ("", " in views[0]").
+std::map<std::string, std::vector<std::string>> name_map(const json& value, const std::string& what,
+                                                         const std::string& where) {
+  if (!value.is_object()) invalid(fmt::format("{} must be an object", what));
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, addresses] : value.items()) {
+    std::string key;
+    try {
+      key = normalise_dns_name(name);
+    } catch (const Error& e) {
+      invalid(e.what() + where);
+    }
+    auto& merged = out[key];
+    for (auto& address :
+         string_array(addresses, fmt::format("the addresses of \"{}\"{}", name, where))) {
+      if (!is_ip_address(address)) {
+        invalid(fmt::format("\"{}\" of \"{}\"{} is not an IP address", address, name, where));
+      }
+      if (std::find(merged.begin(), merged.end(), address) == merged.end()) {
+        merged.push_back(std::move(address));
+      }
+    }
+  }
+  return out;
+}
+
+/// One element of "views", `at` its place ("views[0]").
+DnsView view(const json& value, const std::string& at) {
+  if (!value.is_object()) invalid(fmt::format("{} must be an object", at));
+  DnsView out;
+  const auto clients = value.find("clients");
+  if (clients == value.end()) invalid(fmt::format("{} has no \"clients\"", at));
+  out.clients = string_array(*clients, fmt::format("the clients of {}", at));
+  for (const auto& client : out.clients) {
+    if (!is_ip_address(client)) {
+      invalid(fmt::format("client \"{}\" of {} is not an IP address", client, at));
+    }
+  }
+  if (const auto names = value.find("names"); names != value.end()) {
+    out.names = name_map(*names, fmt::format("the names of {}", at), " in " + at);
+  }
+  return out;
+}
+
 }  // namespace
 
 json to_json(const DnsConfig& config) {
+  json views = json::array();
+  for (const auto& view : config.views) {
+    views.push_back(json{{"clients", view.clients}, {"names", view.names}});
+  }
   return json{{"listen", config.listen},
               {"port", config.port},
               {"upstreams", config.upstreams},
-              {"names", config.names}};
+              {"names", config.names},
+              {"views", views}};
 }
 
 DnsConfig dns_config_from_json(const json& value) {
@@ -76,23 +126,12 @@ DnsConfig dns_config_from_json(const json& value) {
     }
   }
   if (const auto names = value.find("names"); names != value.end()) {
-    if (!names->is_object()) invalid("\"names\" must be an object");
-    for (const auto& [name, addresses] : names->items()) {
-      std::string key;
-      try {
-        key = normalise_dns_name(name);
-      } catch (const Error& e) {
-        invalid(e.what());
-      }
-      auto& merged = config.names[key];
-      for (auto& address : string_array(addresses, fmt::format("the addresses of \"{}\"", name))) {
-        if (!is_ip_address(address)) {
-          invalid(fmt::format("\"{}\" of \"{}\" is not an IP address", address, name));
-        }
-        if (std::find(merged.begin(), merged.end(), address) == merged.end()) {
-          merged.push_back(std::move(address));
-        }
-      }
+    config.names = name_map(*names, "\"names\"", "");
+  }
+  if (const auto views = value.find("views"); views != value.end()) {
+    if (!views->is_array()) invalid("\"views\" must be an array");
+    for (std::size_t i = 0; i < views->size(); ++i) {
+      config.views.push_back(view(views->at(i), fmt::format("views[{}]", i)));
     }
   }
   return config;

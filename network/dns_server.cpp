@@ -124,6 +124,14 @@ std::optional<std::string> name_key(const ldns_rdf* name) {
   return key;
 }
 
+/// An IPv4 address (4 bytes, network order) as views match it.
+DnsClient mapped_ipv4(const void* address) {
+  DnsClient out{};
+  out[10] = out[11] = 0xff;
+  std::memcpy(out.data() + 12, address, 4);
+  return out;
+}
+
 ldns_rr* address_record(const ldns_rr* question, ldns_rr_type type, const Bytes& address) {
   ldns_rr* record = ldns_rr_new();
   // The owner as the client spelled it: some resolvers check the case they sent (0x20).
@@ -139,11 +147,19 @@ ldns_rr* address_record(const ldns_rr* question, ldns_rr_type type, const Bytes&
 
 }  // namespace
 
-void DnsNames::update(const DnsConfig& config) {
-  std::map<std::string, Entry> names;
-  for (const auto& [name, addresses] : config.names) {
-    Entry& entry = names[name];
-    if (const auto old = m_names.find(name); old != m_names.end()) entry.next = old->second.next;
+std::optional<DnsClient> dns_client(std::string_view address) {
+  const std::string text(address);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return mapped_ipv4(&v4);
+  DnsClient out{};
+  if (inet_pton(AF_INET6, text.c_str(), out.data()) == 1) return out;
+  return std::nullopt;
+}
+
+DnsNames::Names DnsNames::entries(const std::map<std::string, std::vector<std::string>>& names) {
+  Names out;
+  for (const auto& [name, addresses] : names) {
+    auto& entry = out[name];
     for (const auto& address : addresses) {
       Bytes bytes(16);
       if (inet_pton(AF_INET, address.c_str(), bytes.data()) == 1) {
@@ -154,10 +170,54 @@ void DnsNames::update(const DnsConfig& config) {
       }
     }
   }
-  m_names = std::move(names);
+  return out;
 }
 
-DnsAnswer DnsNames::answer(std::span<const std::uint8_t> wire, bool over_tcp) {
+void DnsNames::update(const DnsConfig& config) {
+  Names names = entries(config.names);
+  std::vector<Names> views;
+  std::map<DnsClient, std::vector<std::size_t>> clients;
+  for (const auto& view : config.views) {
+    const std::size_t index = views.size();
+    views.push_back(entries(view.names));
+    for (const auto& text : view.clients) {
+      const auto client = dns_client(text);
+      if (!client) continue;
+      auto& listed = clients[*client];
+      if (listed.empty() || listed.back() != index) listed.push_back(index);
+    }
+  }
+  std::map<std::string, std::size_t> positions;
+  const auto keep = [&](const Names& some) {
+    for (const auto& [name, entry] : some) {
+      const auto old = m_positions.find(name);
+      positions.emplace(name, old != m_positions.end() ? old->second : 0);
+    }
+  };
+  keep(names);
+  for (const auto& view : views) keep(view);
+  m_names = std::move(names);
+  m_views = std::move(views);
+  m_clients = std::move(clients);
+  m_positions = std::move(positions);
+}
+
+const DnsNames::Entry* DnsNames::find(const std::string& name,
+                                      const std::optional<DnsClient>& client) const {
+  if (const auto own = m_names.find(name); own != m_names.end()) return &own->second;
+  if (!client) return nullptr;
+  const auto listed = m_clients.find(*client);
+  if (listed == m_clients.end()) return nullptr;
+  for (const std::size_t index : listed->second) {
+    if (const auto found = m_views[index].find(name); found != m_views[index].end()) {
+      return &found->second;
+    }
+  }
+  return nullptr;
+}
+
+DnsAnswer DnsNames::answer(std::span<const std::uint8_t> wire, bool over_tcp,
+                           const std::optional<DnsClient>& client) {
   const Pkt query = parse(wire);
   if (!query || ldns_pkt_qr(query.get())) return {};
   if (ldns_pkt_get_opcode(query.get()) != LDNS_PACKET_QUERY) {
@@ -168,23 +228,22 @@ DnsAnswer DnsNames::answer(std::span<const std::uint8_t> wire, bool over_tcp) {
   }
   const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(query.get()), 0);
   const auto key = name_key(ldns_rr_owner(question));
-  const auto found = key ? m_names.find(*key) : m_names.end();
-  if (found == m_names.end()) return {DnsAnswer::Action::forward, {}};
+  const Entry* found = key ? find(*key, client) : nullptr;
+  if (found == nullptr) return {DnsAnswer::Action::forward, {}};
 
   const ldns_rr_type type = ldns_rr_get_type(question);
   if (type == LDNS_RR_TYPE_ANY) {
     return reply(reply_skeleton(query.get(), LDNS_RCODE_NOTIMPL).get());
   }
-  Entry& entry = found->second;
   const std::vector<Bytes>* addresses = nullptr;
   if (ldns_rr_get_class(question) == LDNS_RR_CLASS_IN) {
-    if (type == LDNS_RR_TYPE_A) addresses = &entry.ipv4;
-    if (type == LDNS_RR_TYPE_AAAA) addresses = &entry.ipv6;
+    if (type == LDNS_RR_TYPE_A) addresses = &found->ipv4;
+    if (type == LDNS_RR_TYPE_AAAA) addresses = &found->ipv6;
   }
   Pkt answer = reply_skeleton(query.get(), LDNS_RCODE_NOERROR);
   ldns_pkt_set_aa(answer.get(), true);
   if (addresses != nullptr && !addresses->empty()) {
-    const std::size_t start = entry.next++ % addresses->size();
+    const std::size_t start = m_positions[*key]++ % addresses->size();
     for (std::size_t i = 0; i < addresses->size(); ++i) {
       ldns_pkt_push_rr(
           answer.get(), LDNS_SECTION_ANSWER,
@@ -241,6 +300,19 @@ Endpoint endpoint(const std::string& address, std::uint16_t port) {
     throw Error(fmt::format("invalid IP address \"{}\"", address));
   }
   return out;
+}
+
+/// Whom views know a client by: its source address.
+std::optional<DnsClient> client_of(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return mapped_ipv4(&reinterpret_cast<const sockaddr_in&>(address).sin_addr);
+  }
+  if (address.ss_family == AF_INET6) {
+    DnsClient out{};
+    std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, 16);
+    return out;
+  }
+  return std::nullopt;
 }
 
 using Upstreams = std::shared_ptr<const std::vector<Endpoint>>;
@@ -365,8 +437,9 @@ struct TcpForward {
 /// A TCP client: it sends length-prefixed queries, answered one at a time in order.
 struct TcpClient {
   Fd socket;
-  Bytes in;   // what was read and not yet handled
-  Bytes out;  // the reply being written
+  std::optional<DnsClient> address;  // the peer's, for views
+  Bytes in;                          // what was read and not yet handled
+  Bytes out;                         // the reply being written
   std::size_t written = 0;
   std::optional<TcpForward> forward;
   Clock::time_point deadline;  // when it counts as idle (not while a forward runs)
@@ -572,7 +645,7 @@ void Server::read_udp() {
                                     reinterpret_cast<sockaddr*>(&client.address), &client.length);
     if (size < 0) return;  // EAGAIN, or an error the next datagram may not have
     const std::span<const std::uint8_t> query(m_buffer.get(), static_cast<std::size_t>(size));
-    DnsAnswer answer = m_names.answer(query, false);
+    DnsAnswer answer = m_names.answer(query, false, client_of(client.address));
     if (answer.action == DnsAnswer::Action::reply) {
       send_udp(answer.reply, client);
     } else if (answer.action == DnsAnswer::Action::forward) {
@@ -642,11 +715,15 @@ void Server::read_udp_forward(UdpForward& forward) {
 
 void Server::accept_tcp() {
   for (;;) {
-    Fd socket(::accept4(m_listeners.tcp.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    Fd socket(::accept4(m_listeners.tcp.get(), reinterpret_cast<sockaddr*>(&peer), &length,
+                        SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!socket) return;
     if (m_tcp_clients.size() >= k_max_tcp_clients) continue;  // closed: the client retries
     TcpClient& client = m_tcp_clients.emplace_back();
     client.socket = std::move(socket);
+    client.address = client_of(peer);
     client.deadline = Clock::now() + k_tcp_idle_timeout;
   }
 }
@@ -671,7 +748,7 @@ void Server::next_tcp_query(TcpClient& client) {
   if (client.in.size() < 2 + length) return;
   const Bytes query(client.in.begin() + 2, client.in.begin() + 2 + static_cast<long>(length));
   client.in.erase(client.in.begin(), client.in.begin() + 2 + static_cast<long>(length));
-  DnsAnswer answer = m_names.answer(query, true);
+  DnsAnswer answer = m_names.answer(query, true, client.address);
   if (answer.action == DnsAnswer::Action::drop) {
     client.done = true;  // a stream that does not carry DNS cannot be resynchronised
   } else if (answer.action == DnsAnswer::Action::reply) {

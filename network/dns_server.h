@@ -5,10 +5,11 @@
 //
 // CONFIG is the network's dns.json (network/dns_config.h). The responder listens on
 // listen:port over UDP and TCP and answers:
-// - A / AAAA for a configured name: all of the name's IPv4 / IPv6 addresses, rotated one step
-//   per query (round robin), TTL 600 s as Docker's embedded DNS; a family the name has no
-//   address of gets NOERROR with no answer (NODATA) so that clients fall back. Other types of a
-//   configured name get NODATA too, except ANY: NOTIMP.
+// - A / AAAA for a configured name (the network's own, or one of a view that lists the query's
+//   source address, see network/dns_config.h): all of the name's IPv4 / IPv6 addresses, rotated
+//   one step per query (round robin), TTL 600 s as Docker's embedded DNS; a family the name has
+//   no address of gets NOERROR with no answer (NODATA) so that clients fall back. Other types
+//   of a configured name get NODATA too, except ANY: NOTIMP.
 // - any other name: the query as received (with a fresh id) to the upstreams in order, each
 //   given 2 s (UDP over UDP, TCP over TCP); the first reply goes back as is with the client's
 //   id, a truncated one too (the client then asks again over TCP). All upstreams silent:
@@ -25,10 +26,13 @@
 // closes N. Otherwise it writes nothing but, on a fatal start-up error, one line to stderr.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "network/dns_config.h"
@@ -45,25 +49,45 @@ struct DnsAnswer {
   std::vector<std::uint8_t> reply;  // the reply's wire bytes when action == reply
 };
 
+/// A client's address as views match it: the 16 bytes of an IPv6 address, an IPv4 address
+/// mapped (::ffff:a.b.c.d), so that one comparison serves both families.
+using DnsClient = std::array<std::uint8_t, 16>;
+
+/// "10.210.3.5" or "fd00::5" as a DnsClient; nullopt for anything else.
+std::optional<DnsClient> dns_client(std::string_view address);
+
 /// The names a network's responder answers itself, each with its round-robin position.
 class DnsNames {
  public:
-  /// Takes the names of `config`; a name that stays keeps its rotation position.
+  /// Takes the names and views of `config`; a name that stays keeps its rotation position.
   void update(const DnsConfig& config);
 
-  /// The answer to `query` (wire bytes): a reply for a configured name or a malformed query
-  /// (FORMERR, NOTIMP), forward for any other name, drop for what is not a query at all.
-  /// Over UDP a reply larger than the client's limit (512 bytes, or its EDNS size) is sent
-  /// truncated (TC, no answers) so that the client asks again over TCP.
-  DnsAnswer answer(std::span<const std::uint8_t> query, bool over_tcp);
+  /// The answer to `query` (wire bytes) from `client` (its source address; nullopt: a client
+  /// in no view): a reply for a name it sees (the network's own, else one of a view listing
+  /// it) or a malformed query (FORMERR, NOTIMP), forward for any other name, drop for what is
+  /// not a query at all. Over UDP a reply larger than the client's limit (512 bytes, or its
+  /// EDNS size) is sent truncated (TC, no answers) so that the client asks again over TCP.
+  DnsAnswer answer(std::span<const std::uint8_t> query, bool over_tcp,
+                   const std::optional<DnsClient>& client = std::nullopt);
 
  private:
   struct Entry {
     std::vector<std::vector<std::uint8_t>> ipv4;  // 4 bytes each
     std::vector<std::vector<std::uint8_t>> ipv6;  // 16 bytes each
-    std::size_t next = 0;                         // the rotation's start
   };
-  std::map<std::string, Entry> m_names;
+  using Names = std::map<std::string, Entry>;
+
+  /// The entries of `names` (addresses validated by dns_config_from_json).
+  static Names entries(const std::map<std::string, std::vector<std::string>>& names);
+
+  const Entry* find(const std::string& name, const std::optional<DnsClient>& client) const;
+
+  Names m_names;
+  std::vector<Names> m_views;
+  std::map<DnsClient, std::vector<std::size_t>> m_clients;  // -> indexes in m_views, in order
+  // The rotation's start per name, one for the network's own entry and the views' entries of
+  // a name: as the network's own counter is shared by all clients, a view's is by all views.
+  std::map<std::string, std::size_t> m_positions;
 };
 
 /// A reply to `query` with its question, no records and `rcode` (LDNS_RCODE_SERVFAIL, ...);

@@ -201,7 +201,7 @@ void add_address(Socket& socket, int ifindex, const std::string& text, nl_addr* 
 }
 
 void add_default_route(Socket& socket, int ifindex, const std::string& text, nl_addr* gateway,
-                       const std::string& what) {
+                       const std::string& what, int flags = NLM_F_CREATE | NLM_F_EXCL) {
   const Address any = parse_address("0.0.0.0/0", AF_INET, what);
   std::unique_ptr<rtnl_route, RoutePut> route(rtnl_route_alloc());
   rtnl_route_set_family(route.get(), AF_INET);
@@ -211,8 +211,7 @@ void add_default_route(Socket& socket, int ifindex, const std::string& text, nl_
   rtnl_route_nh_set_ifindex(hop, ifindex);
   rtnl_route_nh_set_gateway(hop, gateway);
   rtnl_route_add_nexthop(route.get(), hop);  // the route owns it from here
-  if (const int err = rtnl_route_add(socket.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
-      err < 0) {
+  if (const int err = rtnl_route_add(socket.get(), route.get(), flags); err < 0) {
     fail(what, fmt::format("add default route via {}: {}", text, socket.reason(err)));
   }
 }
@@ -450,6 +449,24 @@ void attach_endpoint(const Endpoint& endpoint) {
     }
     throw;
   }
+}
+
+void set_default_route(const std::string& netns, const std::string& ifname,
+                       const std::string& gateway) {
+  const std::string what =
+      fmt::format("default route via {} on {} in netns {}", gateway, ifname, netns);
+  check_netns_name(netns, what);
+  check_link_name(ifname, what);
+  const Address via = parse_address(gateway, AF_INET, what);
+  const std::string path = netns_path(netns);
+  const Fd netns_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (netns_fd.get() < 0) fail(what, fmt::format("open {}: {}", path, std::strerror(errno)));
+  Socket inside;
+  connect_in(inside, netns_fd.get(), what);
+  const Link link = find_link(inside, ifname, what);
+  if (!link) fail(what, fmt::format("no link {} in the netns", ifname));
+  add_default_route(inside, rtnl_link_get_ifindex(link.get()), gateway, via.get(), what,
+                    NLM_F_CREATE | NLM_F_REPLACE);
 }
 
 }  // namespace berth::network

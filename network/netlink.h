@@ -53,4 +53,9 @@ struct Endpoint {
 /// nothing: on failure the host end is deleted again.
 void attach_endpoint(const Endpoint& endpoint);
 
+/// Makes `gateway` on `ifname` the default route inside the namespace `netns`, replacing the
+/// one there (a container that leaves the network its default route went through).
+void set_default_route(const std::string& netns, const std::string& ifname,
+                       const std::string& gateway);
+
 }  // namespace berth::network

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "network/netlink.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/failpoint.h"
 #include "util/file_lock.h"
 #include "util/fs.h"
 #include "util/process.h"
@@ -349,12 +351,14 @@ NetworkRecord NetworkStore::activate(const NetworkRecord& record) {
       create_bridge(Bridge{live.bridge, fmt::format("{}/{}", live.gateway, subnet.prefix),
                            mac_for(parse_ip(live.gateway))});
       bridge_made = true;
+      failpoint("bridge-created");
     }
     enable_ip_forwarding();
     ensure_chains();
     rules_made = true;
     remove_owner(live.id);  // rules a killed berth left
     apply(network_batch(NetworkRules{live.id, live.bridge, live.subnet, live.internal}, true));
+    failpoint("network-rules-applied");
     stdfs::create_directories(run_dir(live.id));
     fs::write_file_atomic(run_dir(live.id) + "/active.json", to_json(live).dump());
     // A fresh activation starts without leases (a killed berth may have left some).
@@ -363,6 +367,7 @@ NetworkRecord NetworkStore::activate(const NetworkRecord& record) {
     if (live.dns) {
       write_dns_config(live);
       if (!m_options.dns_program.empty()) start_dns(live);
+      failpoint("dns-started");
     }
   } catch (...) {
     try {
@@ -387,6 +392,17 @@ void NetworkStore::deactivate(const NetworkRecord& record) {
 }
 
 std::pair<Connection, NetworkRecord> NetworkStore::connect(
+    const NetworkRecord& record, const std::string& container_id, const std::string& netns,
+    const std::string& ifname, bool gateway_route, const std::vector<std::string>& names,
+    std::optional<std::string> requested_address) {
+  auto made =
+      connect_locked(record, container_id, netns, ifname, gateway_route, names, requested_address);
+  // Outside this network's lock: a network's lock is never held while taking another's.
+  refresh_neighbours(record, container_id);
+  return made;
+}
+
+std::pair<Connection, NetworkRecord> NetworkStore::connect_locked(
     const NetworkRecord& record, const std::string& container_id, const std::string& netns,
     const std::string& ifname, bool gateway_route, const std::vector<std::string>& names,
     std::optional<std::string> requested_address) {
@@ -422,6 +438,7 @@ std::pair<Connection, NetworkRecord> NetworkStore::connect(
     attach_endpoint(Endpoint{netns, live.bridge, connection.host_ifname, ifname,
                              fmt::format("{}/{}", connection.address, subnet.prefix),
                              connection.mac, gateway_route ? live.gateway : ""});
+    failpoint("endpoint-attached");
     fs::write_file_atomic(dir + "/endpoints/" + container_id + ".json",
                           connection_to_json(connection).dump());
     if (live.dns) {
@@ -443,15 +460,22 @@ std::pair<Connection, NetworkRecord> NetworkStore::connect(
 }
 
 void NetworkStore::disconnect(const NetworkRecord& record, const std::string& container_id) {
+  disconnect_locked(record, container_id);
+  refresh_neighbours(record, container_id);
+}
+
+void NetworkStore::disconnect_locked(const NetworkRecord& record, const std::string& container_id) {
   const std::string dir = network_dir(record.id);
   if (!fs::is_directory(dir)) return;
   const FileLock lock(dir + "/network.lock");
   const auto before = connections(record);
-  const auto found = before.find(container_id);
-  if (found == before.end()) return;
-  delete_link(found->second.host_ifname);
+  const bool connected = before.contains(container_id);
+  // Without its endpoint file too: a berth killed between the veth and that file left the
+  // lease and the host end under these names.
+  delete_link(host_ifname(container_id, record.id));
   ::unlink((dir + "/endpoints/" + container_id + ".json").c_str());
-  if (before.size() == 1) {
+  if (!active(record)) return;
+  if (before.size() == (connected ? 1U : 0U)) {
     deactivate(record);
     return;
   }
@@ -459,31 +483,85 @@ void NetworkStore::disconnect(const NetworkRecord& record, const std::string& co
   std::optional<Cidr> range;
   if (!live.ip_range.empty()) range = Cidr::parse(live.ip_range);
   AddressBook(dir, Cidr::parse(live.subnet), parse_ip(live.gateway), range).release(container_id);
-  if (live.dns) write_dns_config(live);
+  if (live.dns && connected) write_dns_config(live);
+}
+
+void NetworkStore::deactivate_if_unused(const NetworkRecord& record) {
+  const std::string dir = network_dir(record.id);
+  if (!fs::is_directory(dir)) return;
+  const FileLock lock(dir + "/network.lock");
+  if (!connections(record).empty()) return;
+  // A berth killed while activating may have made the bridge but not yet active.json.
+  if (active(record) || link_exists(record.bridge) ||
+      fs::is_file(run_dir(record.id) + "/dns.pid")) {
+    deactivate(record);
+  }
 }
 
 std::vector<std::string> NetworkStore::upstreams() const {
   return m_options.dns_upstreams.empty() ? host_resolvers() : m_options.dns_upstreams;
 }
 
+namespace {
+
+/// Adds each of `connection`'s names with its address to `names` (lowercased, no duplicate).
+void add_names(std::map<std::string, std::vector<std::string>>& names,
+               const Connection& connection) {
+  for (const auto& name : connection.names) {
+    std::string key = name;
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto& addresses = names[key];
+    if (std::find(addresses.begin(), addresses.end(), connection.address) == addresses.end()) {
+      addresses.push_back(connection.address);
+    }
+  }
+}
+
+}  // namespace
+
 void NetworkStore::write_dns_config(const NetworkRecord& record) const {
   // Callers hold the network's lock: two containers joining at once both end up in the file.
   DnsConfig config;
   config.listen = record.gateway;
   config.upstreams = upstreams();
-  for (const auto& [id, connection] : connections(record)) {
-    for (const auto& name : connection.names) {
-      std::string key = name;
-      std::transform(key.begin(), key.end(), key.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      auto& addresses = config.names[key];
-      if (std::find(addresses.begin(), addresses.end(), connection.address) == addresses.end()) {
-        addresses.push_back(connection.address);
-      }
+  const auto own = connections(record);
+  for (const auto& [id, connection] : own) add_names(config.names, connection);
+  // A container that is on other networks too asks this responder only (its first network's
+  // is in its resolv.conf, and this one may be it): it sees those networks' names as well,
+  // through a view that lists its address here. The other networks' files are read without
+  // their locks: each is replaced atomically, and a change there refreshes this file after.
+  for (const auto& other : list()) {
+    if (other.id == record.id || !other.dns) continue;
+    const auto theirs = connections(other);
+    DnsView view;
+    for (const auto& [id, connection] : own) {
+      if (theirs.contains(id)) view.clients.push_back(connection.address);
     }
+    if (view.clients.empty()) continue;
+    for (const auto& [id, connection] : theirs) add_names(view.names, connection);
+    config.views.push_back(std::move(view));
   }
   stdfs::create_directories(run_dir(record.id));
   fs::write_file_atomic(run_dir(record.id) + "/dns.json", to_json(config).dump());
+}
+
+void NetworkStore::refresh_neighbours(const NetworkRecord& changed,
+                                      const std::string& container_id) const {
+  if (!changed.dns) return;
+  std::set<std::string> members;
+  for (const auto& [id, connection] : connections(changed)) members.insert(id);
+  members.insert(container_id);
+  for (const auto& other : list()) {
+    if (other.id == changed.id || !other.dns || !active(other)) continue;
+    const auto theirs = connections(other);
+    if (std::none_of(theirs.begin(), theirs.end(),
+                     [&](const auto& entry) { return members.contains(entry.first); })) {
+      continue;
+    }
+    const FileLock lock(network_dir(other.id) + "/network.lock");
+    if (active(other)) write_dns_config(current(other));
+  }
 }
 
 void NetworkStore::start_dns(const NetworkRecord& record) const {

@@ -105,6 +105,10 @@ class NetworkStore {
   /// it was the last connection; nothing to do when not connected.
   void disconnect(const NetworkRecord& record, const std::string& container_id);
 
+  /// Deactivates the network when no container is connected but something of it is in the
+  /// kernel (what a killed berth left); nothing to do otherwise.
+  void deactivate_if_unused(const NetworkRecord& record);
+
   /// The network as it is now: the record with its subnet and gateway while active.
   NetworkRecord current(const NetworkRecord& record) const;
   bool active(const NetworkRecord& record) const;
@@ -115,7 +119,17 @@ class NetworkStore {
   std::string run_dir(const std::string& id) const;
   NetworkRecord activate(const NetworkRecord& record);
   void deactivate(const NetworkRecord& record);
+  std::pair<Connection, NetworkRecord> connect_locked(const NetworkRecord& record,
+                                                      const std::string& container_id,
+                                                      const std::string& netns,
+                                                      const std::string& ifname, bool gateway_route,
+                                                      const std::vector<std::string>& names,
+                                                      std::optional<std::string> requested_address);
+  void disconnect_locked(const NetworkRecord& record, const std::string& container_id);
   void write_dns_config(const NetworkRecord& active) const;
+  /// Rewrites the DNS config of every other network that shares a container with `changed`
+  /// (or has `container_id`, which just joined or left it): their views show its names.
+  void refresh_neighbours(const NetworkRecord& changed, const std::string& container_id) const;
   void start_dns(const NetworkRecord& active) const;
   void stop_dns(const NetworkRecord& record) const;
   std::vector<std::string> upstreams() const;

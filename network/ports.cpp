@@ -97,6 +97,17 @@ std::vector<PortSpec> parse_ports(const std::string& text) {
   return ports;
 }
 
+std::vector<PortSpec> parse_exposed_ports(const std::string& text) {
+  if (text.find(':') != std::string::npos) {
+    invalid(text, "an exposed port has no host part (publish it with -p)");
+  }
+  return parse_ports(text);
+}
+
+std::string port_and_protocol(const PortSpec& port) {
+  return fmt::format("{}/{}", port.container_port, port.protocol);
+}
+
 std::string format_port(const PortSpec& port) {
   return fmt::format("{}:{}->{}/{}", port.host_ip.empty() ? "0.0.0.0" : port.host_ip,
                      port.host_port, port.container_port, port.protocol);

@@ -23,6 +23,14 @@ struct PortSpec {
 /// of different lengths, an unknown protocol (tcp, udp), a malformed address.
 std::vector<PortSpec> parse_ports(const std::string& text);
 
+/// Docker's `--expose` and EXPOSE: `PORT[-END][/PROTOCOL]` -> one PortSpec per port, each
+/// asking for a free host port on every address (what `-P` publishes). Throws berth::Error
+/// `invalid port "x": <reason>`, as parse_ports does, and for a host part.
+std::vector<PortSpec> parse_exposed_ports(const std::string& text);
+
+/// "80/tcp": a container port as Docker names it (ExposedPorts keys, `container port`).
+std::string port_and_protocol(const PortSpec& port);
+
 /// "127.0.0.1:8080->80/tcp" (Docker's `ps` form); "0.0.0.0:" for every address.
 std::string format_port(const PortSpec& port);
 

@@ -101,11 +101,14 @@ struct ContainerSpec {
   std::optional<Healthcheck> healthcheck;  // nullopt: the image's
 
   /// "none", "host", "bridge" (the networks below, or berth's default network "bridge" when
-  /// there are none), or the path of a network namespace to join.
+  /// there are none), "container:<id>" (another container's network namespace, joined at
+  /// start), or the path of a network namespace to join.
   std::string network = "none";
   std::vector<NetworkAttachment> networks;  // the first one has the default route
   std::vector<std::string> publish;         // `-p` entries (network/ports.h parses them)
-  std::vector<std::string> dns;             // --dns servers
+  std::vector<std::string> expose;          // --expose, one "80/tcp" per port
+  bool publish_all = false;      // -P: every exposed port (the image's too) on a free host port
+  std::vector<std::string> dns;  // --dns servers
   std::vector<std::string> dns_search;
   std::vector<std::string> dns_options;
   std::vector<std::string> extra_hosts;  // "name:ip" (--add-host)

@@ -14,12 +14,20 @@
 
 namespace berth {
 
-FileLock::FileLock(const std::string& path) {
+namespace {
+
+int open_lock_file(const std::string& path) {
   struct stat st {};
   const bool directory = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  m_fd = directory ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                   : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (m_fd < 0) throw Error(fmt::format("{}: cannot lock: {}", path, std::strerror(errno)));
+  const int fd = directory ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                           : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(fmt::format("{}: cannot lock: {}", path, std::strerror(errno)));
+  return fd;
+}
+
+}  // namespace
+
+FileLock::FileLock(const std::string& path) : m_fd(open_lock_file(path)) {
   while (::flock(m_fd, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     const std::string message = fmt::format("{}: cannot lock: {}", path, std::strerror(errno));
@@ -28,8 +36,19 @@ FileLock::FileLock(const std::string& path) {
   }
 }
 
+FileLock::FileLock(const std::string& path, TryOnly) : m_fd(open_lock_file(path)) {
+  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(m_fd);
+    m_fd = -1;
+    if (error != EWOULDBLOCK) {
+      throw Error(fmt::format("{}: cannot lock: {}", path, std::strerror(error)));
+    }
+  }
+}
+
 FileLock::~FileLock() {
-  ::close(m_fd);
+  if (m_fd >= 0) ::close(m_fd);
 }
 
 }  // namespace berth

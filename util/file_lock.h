@@ -11,9 +11,13 @@ class FileLock {
   /// Locks `path`, creating it when missing; a directory is locked as it is (nothing is
   /// created). Waits for the lock. Throws berth::Error "<path>: cannot lock: <reason>".
   explicit FileLock(const std::string& path);
+  struct TryOnly {};
+  /// Takes the lock only when nobody holds it; held() says whether it did.
+  FileLock(const std::string& path, TryOnly);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return m_fd >= 0; }
 
  private:
   int m_fd = -1;

@@ -144,6 +144,8 @@ json to_json(const runtime::ContainerSpec& spec) {
   }
   out["networks"] = networks;
   out["publish"] = spec.publish;
+  out["expose"] = spec.expose;
+  out["publish_all"] = spec.publish_all;
   out["dns"] = spec.dns;
   out["dns_search"] = spec.dns_search;
   out["dns_options"] = spec.dns_options;
@@ -217,6 +219,8 @@ runtime::ContainerSpec spec_from_json(const json& in) {
   }
   using strings = std::vector<std::string>;
   spec.publish = in.value("publish", strings{});
+  spec.expose = in.value("expose", strings{});
+  spec.publish_all = in.value("publish_all", false);
   spec.dns = in.value("dns", strings{});
   spec.dns_search = in.value("dns_search", strings{});
   spec.dns_options = in.value("dns_options", strings{});

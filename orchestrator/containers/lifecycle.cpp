@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -85,6 +87,63 @@ void write_etc_files(const ContainerPaths& paths, const ContainerRecord& record,
     resolv = fs::read_file_if_exists("/etc/resolv.conf").value_or("");
   }
   write_file(paths.etc() + "/resolv.conf", resolv);
+}
+
+constexpr std::string_view k_container_mode = "container:";
+
+/// The container named by `--network container:X` (its id, once created); nullopt for the
+/// other network modes.
+std::optional<std::string> joined_container(const runtime::ContainerSpec& spec) {
+  if (!spec.network.starts_with(k_container_mode)) return std::nullopt;
+  return spec.network.substr(k_container_mode.size());
+}
+
+/// What a container joining another's network namespace takes from it.
+struct JoinedNetwork {
+  std::string id;        // the other container's
+  std::string network;   // the spec's: the namespace's path, or "host"
+  std::string hostname;  // the other container's, as Docker gives it
+  std::string etc_dir;   // the other container's hostname, hosts and resolv.conf
+};
+
+/// The namespace of the container `target` (a name or id), which must run: its named
+/// namespace when it has berth networks, the host's when it uses the host's, else its
+/// init's (--network none, or itself in a third container's namespace).
+JoinedNetwork joined_network(const ContainerStore& store, const std::string& target) {
+  const ContainerRecord other = store.find(target);
+  const auto live = store.live_state(other.id);
+  if (live.state.status == "restarting") {
+    throw Error(fmt::format("Container {} is restarting, wait until the container is running",
+                            other.name));  // Docker's words
+  }
+  if ((live.state.status != "running" && live.state.status != "paused") || live.state.pid <= 0) {
+    throw Error(fmt::format("cannot join network of a non running container: {}", other.name));
+  }
+  JoinedNetwork joined;
+  joined.id = other.id;
+  joined.etc_dir = store.paths(other.id).etc();
+  if (other.spec.network == "host") {
+    joined.network = "host";
+  } else if (const auto state = container_network(store, other.id)) {
+    joined.network = network::netns_path(state->netns);
+  } else {
+    joined.network = fmt::format("/proc/{}/ns/net", live.state.pid);
+  }
+  joined.hostname = fs::read_file_if_exists(joined.etc_dir + "/hostname").value_or("");
+  while (!joined.hostname.empty() && joined.hostname.back() == '\n') joined.hostname.pop_back();
+  if (joined.hostname.empty()) {
+    joined.hostname = other.spec.hostname.empty() ? short_id(other.id) : other.spec.hostname;
+  }
+  return joined;
+}
+
+/// A container in another's network namespace resolves and names itself as that one does:
+/// copies of its generated files (Docker mounts the very same files).
+void copy_etc_files(const ContainerPaths& paths, const JoinedNetwork& joined) {
+  stdfs::create_directories(paths.etc());
+  for (const char* name : {"hostname", "hosts", "resolv.conf"}) {
+    write_file(paths.etc() + "/" + name, fs::read_file(joined.etc_dir + "/" + name));
+  }
 }
 
 /// What the spec builder needs; `with_seccomp` false skips reading the profile (see create).
@@ -238,6 +297,45 @@ int exec_with_terminal(runtime::OciRuntime& runtime, const std::string& id,
 
 }  // namespace
 
+std::vector<std::string> exposed_ports(const ContainerRecord& record) {
+  std::set<std::string> ports;
+  const json image_ports = record.image_config.value("ExposedPorts", json::object());
+  if (image_ports.is_object()) {
+    for (const auto& [key, ignored] : image_ports.items()) {
+      // Docker's keys are "80/tcp"; a bare "80" is tcp.
+      ports.insert(key.find('/') == std::string::npos ? key + "/tcp" : key);
+    }
+  }
+  ports.insert(record.spec.expose.begin(), record.spec.expose.end());
+  for (const auto& entry : record.spec.publish) {
+    for (const auto& port : network::parse_ports(entry)) {
+      ports.insert(network::port_and_protocol(port));
+    }
+  }
+  return {ports.begin(), ports.end()};
+}
+
+std::vector<std::string> published_ports(const ContainerRecord& record) {
+  std::vector<std::string> entries = record.spec.publish;
+  if (!record.spec.publish_all) return entries;
+  std::set<std::string> published;
+  for (const auto& entry : record.spec.publish) {
+    for (const auto& port : network::parse_ports(entry)) {
+      published.insert(network::port_and_protocol(port));
+    }
+  }
+  for (const auto& key : exposed_ports(record)) {
+    if (published.contains(key)) continue;
+    try {
+      network::parse_exposed_ports(key);
+    } catch (const Error& e) {
+      throw Error(fmt::format("-P: cannot publish the exposed port {}: {}", key, e.what()));
+    }
+    entries.push_back(key);  // "80/tcp": a free host port on every address
+  }
+  return entries;
+}
+
 ContainerRecord create_container(const image::ImageStore& images, const ContainerStore& store,
                                  runtime::ContainerSpec spec, const CreateOptions& options) {
   if (options.runtime != "crun" && options.runtime != "runc") {
@@ -255,6 +353,12 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   if (!found) throw Error("No such image: " + spec.image);
   const image::Manifest manifest = images.manifest(*found);
   const image::ImageConfig config = images.config(manifest);
+  if (const auto target = joined_container(spec)) {
+    // Kept by id, so that a later container taking the name does not change whose it is.
+    // Whether it runs is a matter for start, as in Docker: compose creates a service's
+    // containers before it starts the ones they join (network_mode: service:x).
+    spec.network = std::string(k_container_mode) + store.find(*target).id;
+  }
 
   ContainerRecord record;
   record.id = ContainerStore::new_id();
@@ -273,8 +377,14 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   // dearest part of the build, which start does again anyway.
   runtime::ContainerSpec checked = record.spec;
   if (joins_networks(checked)) checked.network = network::netns_path(network::netns_name(record.id));
+  // Whose namespace is joined is known at start; any path serves the check.
+  if (joined_container(checked)) checked.network = "/proc/self/ns/net";
   runtime::build_oci_spec(checked, record.image_config,
                           spec_context(store, record, "/nonexistent", false));
+  if (record.spec.publish_all && !joins_networks(record.spec)) {
+    throw Error(fmt::format("-P needs a container network, not --network {}", record.spec.network));
+  }
+  published_ports(record);  // an exposed port -P cannot publish is an error now, not at start
   check_networks(store, record.spec);
 
   store.claim_name(record.name, record.id);
@@ -382,14 +492,29 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
   }
   const std::string hostname =
       record.spec.hostname.empty() ? short_id(record.id) : record.spec.hostname;
+  std::optional<JoinedNetwork> joined;
+  if (const auto target = joined_container(record.spec)) joined = joined_network(store, *target);
+  // Until the monitor runs the container, `network prune` leaves its networking alone.
+  std::optional<NetworkSetupLock> setup_lock;
+  if (joins_networks(record.spec)) setup_lock.emplace(store, record.id);
   std::optional<network::ContainerNetwork> networking;
   runtime::ContainerSpec oci_input = record.spec;
   if (joins_networks(record.spec)) {
-    networking = connect_container(store, record, berth_executable);
+    ContainerRecord publishing = record;
+    publishing.spec.publish = published_ports(record);
+    networking = connect_container(store, publishing, berth_executable);
     oci_input.network = network::netns_path(networking->netns);
+  } else if (joined) {
+    // It owns nothing of the namespace: no set-up, and no teardown at its exit.
+    oci_input.network = joined->network;
+    oci_input.hostname = joined->hostname;
   }
   try {
-    write_etc_files(paths, record, hostname, networking ? &*networking : nullptr);
+    if (joined) {
+      copy_etc_files(paths, *joined);
+    } else {
+      write_etc_files(paths, record, hostname, networking ? &*networking : nullptr);
+    }
     launch(store, record, oci_input, berth_executable, options, networking.has_value());
   } catch (...) {
     if (networking) {

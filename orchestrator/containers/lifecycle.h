@@ -21,9 +21,19 @@ struct CreateOptions {
 };
 
 /// Resolves the image (pulling it when missing and allowed), claims the name and saves the
-/// record. Nothing runs yet.
+/// record. Nothing runs yet. `--network container:X` is stored as "container:<X's id>"
+/// (`No such container: X` when there is none); X must be running already, so that a `run`
+/// that could not start leaves nothing behind.
 ContainerRecord create_container(const image::ImageStore& images, const ContainerStore& store,
                                  runtime::ContainerSpec spec, const CreateOptions& options);
+
+/// Docker's ExposedPorts of the container, sorted: the image's, --expose and the container
+/// side of each -p ("80/tcp").
+std::vector<std::string> exposed_ports(const ContainerRecord& record);
+
+/// The -p entries a start publishes: the spec's and, with -P, every exposed port that they
+/// leave out, on a free host port of every address.
+std::vector<std::string> published_ports(const ContainerRecord& record);
 
 struct StartOptions {
   /// A command's end of an attach channel (runtime/attach_protocol.h), -1 for none: the
@@ -39,7 +49,9 @@ struct StartOptions {
 
 /// Builds the bundle, mounts the root filesystem and starts the container under a new
 /// monitor; returns once it runs (or throws the reason it could not start, leaving nothing
-/// mounted). The monitor is `berth-monitor`, found next to `berth_executable`. With
+/// mounted). A container in another's network namespace needs that one running (`cannot
+/// join network of a non running container: X`) and takes its hostname, /etc/hosts and
+/// /etc/resolv.conf. The monitor is `berth-monitor`, found next to `berth_executable`. With
 /// auto_remove, the monitor removes the container once it has ended.
 void start_container(const ContainerStore& store, const ContainerRecord& record,
                      const std::string& berth_executable, const StartOptions& options = {});

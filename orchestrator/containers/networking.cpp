@@ -1,10 +1,14 @@
 #include "orchestrator/containers/networking.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "runtime/container_state.h"
 #include "util/error.h"
+#include "util/first_failure.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -48,6 +52,15 @@ network::NetworkRecord network_named(network::NetworkStore& networks, const std:
   }
 }
 
+/// The container's names in a network's DNS, on every network it joins.
+std::vector<std::string> dns_names(const ContainerRecord& record) {
+  std::vector<std::string> names = {record.name, record.id.substr(0, 12)};
+  if (!record.spec.hostname.empty() && record.spec.hostname != record.name) {
+    names.push_back(record.spec.hostname);
+  }
+  return names;
+}
+
 std::vector<runtime::NetworkAttachment> wanted_networks(const runtime::ContainerSpec& spec) {
   if (!spec.networks.empty()) return spec.networks;
   return {runtime::NetworkAttachment{k_default_network, {}, {}}};
@@ -78,10 +91,7 @@ network::ContainerNetwork connect_container(const ContainerStore& store,
   network::NetworkStore networks(network_options(store, berth_executable));
   network::ContainerNetworkRequest request;
   request.container_id = record.id;
-  request.names = {record.name, record.id.substr(0, 12)};
-  if (!record.spec.hostname.empty() && record.spec.hostname != record.name) {
-    request.names.push_back(record.spec.hostname);
-  }
+  request.names = dns_names(record);
   for (const auto& wanted : wanted_networks(record.spec)) {
     request.networks.push_back(network::NetworkRequest{network_named(networks, wanted.network),
                                                        wanted.aliases, wanted.ipv4_address});
@@ -95,6 +105,124 @@ network::ContainerNetwork connect_container(const ContainerStore& store,
 void disconnect_container(const ContainerStore& store, const std::string& id) {
   network::NetworkStore networks(network_options(store, ""));
   network::teardown_container_network(networks, id, network_state_path(store, id));
+}
+
+NetworkSetupLock::NetworkSetupLock(const ContainerStore& store, const std::string& id)
+    : m_lock(store.paths(id).run_dir + "/network.lock") {}
+
+namespace {
+
+bool active_status(const std::string& status) {
+  return status == "running" || status == "restarting" || status == "paused";
+}
+
+/// The container's networking is live: it runs and its network state exists.
+bool networking_live(const ContainerStore& store, const std::string& id) {
+  return active_status(store.live_state(id).state.status) &&
+         fs::is_file(network_state_path(store, id));
+}
+
+/// Whether nothing is (or will be) using the container's network state: its record is gone,
+/// or it is not running and neither a monitor nor a `start` is busy with it.
+bool networking_abandoned(const ContainerStore& store, const std::string& id) {
+  if (!fs::is_file(store.paths(id).record())) return true;
+  const auto live = store.live_state(id);
+  if (active_status(live.state.status)) return false;
+  return live.state.monitor_pid <= 0 ||
+         !runtime::same_process_alive(live.state.monitor_pid, live.state.monitor_start_time);
+}
+
+}  // namespace
+
+void connect_to_network(const ContainerStore& store, ContainerRecord record,
+                        const std::string& network, const std::vector<std::string>& aliases,
+                        const std::string& ipv4_address, const std::string& berth_executable) {
+  auto& spec = record.spec;
+  network::NetworkStore networks(network_options(store, berth_executable));
+  const auto target = network_named(networks, network);
+  if (!joins_networks(spec)) {
+    throw Error(
+        fmt::format("container {} uses network mode {} and cannot be connected to network {}",
+                    record.name, spec.network, network));
+  }
+  if (spec.networks.empty()) spec.networks = wanted_networks(spec);
+  for (const auto& joined : spec.networks) {
+    const auto other = networks.find_if_exists(joined.network);
+    if (joined.network == target.name || (other && other->id == target.id)) {
+      throw Error(fmt::format("endpoint with name {} already exists in network {}", record.name,
+                              target.name));
+    }
+  }
+  if (!ipv4_address.empty()) network::parse_ip(ipv4_address);
+  const ContainerRecord before = store.find(record.id);
+  spec.networks.push_back(runtime::NetworkAttachment{target.name, aliases, ipv4_address});
+  store.save(record);
+  if (!networking_live(store, record.id)) return;
+  try {
+    network::connect_running_container(networks, record.id, dns_names(record),
+                                       network::NetworkRequest{target, aliases, ipv4_address},
+                                       network_state_path(store, record.id));
+  } catch (...) {
+    store.save(before);
+    throw;
+  }
+}
+
+void disconnect_from_network(const ContainerStore& store, ContainerRecord record,
+                             const std::string& network) {
+  auto& spec = record.spec;
+  network::NetworkStore networks(network_options(store, ""));
+  const auto target = networks.find_if_exists(network);
+  const auto wanted =
+      joins_networks(spec) ? wanted_networks(spec) : std::vector<runtime::NetworkAttachment>{};
+  std::vector<runtime::NetworkAttachment> kept;
+  for (const auto& joined : wanted) {
+    const auto other = networks.find_if_exists(joined.network);
+    const bool same = joined.network == network || (target && other && other->id == target->id);
+    if (!same) kept.push_back(joined);
+  }
+  if (kept.size() == wanted.size()) {
+    throw Error(fmt::format("container {} is not connected to network {}", record.name, network));
+  }
+  spec.networks = kept;
+  // No network left: the container keeps only its loopback, as Docker's does.
+  if (kept.empty()) spec.network = "none";
+  store.save(record);
+  if (target && networking_live(store, record.id)) {
+    network::disconnect_running_container(networks, record.id, target->id,
+                                          network_state_path(store, record.id));
+  }
+}
+
+void sweep_networks(const ContainerStore& store) {
+  network::NetworkStore networks(network_options(store, ""));
+  FirstFailure failures;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(store.runroot() + "/containers", error), end;
+       !error && it != end; it.increment(error)) {
+    const std::string id = it->path().filename().string();
+    const std::string state = network_state_path(store, id);
+    if (!fs::is_file(state)) continue;
+    failures.attempt([&] {
+      const FileLock setup(it->path().string() + "/network.lock", FileLock::TryOnly{});
+      if (setup.held() && networking_abandoned(store, id)) {
+        network::teardown_container_network(networks, id, state);
+      }
+    });
+  }
+  for (const auto& record : networks.list()) {
+    failures.attempt([&] {
+      for (const auto& [id, connection] : networks.connections(record)) {
+        const auto state = container_network(store, id);
+        const bool named =
+            state && std::any_of(state->networks.begin(), state->networks.end(),
+                                 [&](const auto& n) { return n.network_id == record.id; });
+        if (!named) networks.disconnect(record, id);
+      }
+      networks.deactivate_if_unused(record);
+    });
+  }
+  failures.throw_first();
 }
 
 std::optional<network::ContainerNetwork> container_network(const ContainerStore& store,

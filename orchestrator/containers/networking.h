@@ -4,10 +4,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "network/container_network.h"
 #include "network/network_store.h"
 #include "orchestrator/containers/container_store.h"
+#include "util/file_lock.h"
 
 namespace berth::containers {
 
@@ -39,6 +41,36 @@ network::ContainerNetwork connect_container(const ContainerStore& store,
 /// Undoes connect_container for the container `id`; nothing to do when it has no network
 /// state.
 void disconnect_container(const ContainerStore& store, const std::string& id);
+
+/// Held by `start` from the network's set-up until the monitor runs the container: while it
+/// is held, sweep_networks() leaves the container's networking alone.
+class NetworkSetupLock {
+ public:
+  NetworkSetupLock(const ContainerStore& store, const std::string& id);
+
+ private:
+  FileLock m_lock;
+};
+
+/// `network connect`: joins the container to `network` from now on (its record), and at once
+/// when it is running. `endpoint with name x already exists in network y` when it is
+/// connected already; an error naming the container when its network mode is none, host or
+/// another container's.
+void connect_to_network(const ContainerStore& store, ContainerRecord record,
+                        const std::string& network, const std::vector<std::string>& aliases,
+                        const std::string& ipv4_address, const std::string& berth_executable);
+
+/// `network disconnect`: takes the container off `network`, in its record and, when it is
+/// running, at once. `container x is not connected to network y` otherwise.
+void disconnect_from_network(const ContainerStore& store, ContainerRecord record,
+                             const std::string& network);
+
+/// What a killed berth left of its networking, found and removed: network state of
+/// containers that are gone or no longer running (their namespace, interfaces, leases,
+/// rules), endpoints that no container's state names, and networks active with no container
+/// on them (bridge, rules, DNS responder). Containers being set up or running are left
+/// alone. Best effort through everything; throws the first failure at the end.
+void sweep_networks(const ContainerStore& store);
 
 /// The container's network state while it runs; nullopt when it has none.
 std::optional<network::ContainerNetwork> container_network(const ContainerStore& store,

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,12 +70,12 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
   RunResult berth(const std::vector<std::string>& args, const std::string& stdin_text = "") {
     // Names the containers do not know go to a port where nothing answers, never to the
     // host's resolver.
-    return run_berth(args, m_work.path(),
-                     {{"BERTH_ROOT", m_work.path() + "/root"},
-                      {"BERTH_RUNROOT", m_work.path() + "/run"},
-                      {"BERTH_RUNTIME", GetParam()},
-                      {"BERTH_DNS_UPSTREAM", m_dns_upstream}},
-                     stdin_text);
+    std::map<std::string, std::string> env = m_extra_env;
+    env.insert({{"BERTH_ROOT", m_work.path() + "/root"},
+                {"BERTH_RUNROOT", m_work.path() + "/run"},
+                {"BERTH_RUNTIME", GetParam()},
+                {"BERTH_DNS_UPSTREAM", m_dns_upstream}});
+    return run_berth(args, m_work.path(), env, stdin_text);
   }
   /// The standard output of a shell command (ip, iptables-save) on the host.
   static std::string command_output(const std::string& command) {
@@ -131,6 +132,7 @@ class ContainerCli : public ::testing::TestWithParam<std::string> {
 
   TempDir m_work;
   std::string m_dns_upstream = "127.0.0.1:9";
+  std::map<std::string, std::string> m_extra_env;  // further variables for berth()
 };
 
 }  // namespace berth::testing

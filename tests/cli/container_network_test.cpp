@@ -2,7 +2,10 @@
 // iptables rules and the per-network DNS responder; every case on crun and on runc.
 // Only addresses inside the test's own networks and 127.0.0.1 are ever contacted.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,76 +21,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/cli/container_fixture.h"
+#include "tests/cli/network_fixture.h"
 
 namespace berth::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::Not;
+using ::testing::StartsWith;
 using json = nlohmann::json;
 
-class ContainerNetwork : public ContainerCli {
- protected:
-  /// A network with a random name, made for the test (TearDown removes it).
-  std::string make_network(const std::vector<std::string>& flags = {}) {
-    const std::string name = "net" + random_suffix();
-    std::vector<std::string> args{"network", "create"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    args.push_back(name);
-    const auto made = berth(args);
-    EXPECT_EQ(made.exit_code, 0) << made.err;
-    return name;
-  }
-  static std::string random_suffix() {
-    static int counter = 0;
-    return std::to_string(::getpid()) + "x" + std::to_string(++counter);
-  }
-  /// A web server container answering "hello from NAME" on port 80.
-  void run_web(const std::string& name, const std::vector<std::string>& flags) {
-    std::vector<std::string> args{"container", "run", "-d", "--name", name};
-    args.insert(args.end(), flags.begin(), flags.end());
-    args.insert(args.end(), {"bb:1", "sh", "-c",
-                             "mkdir -p /www && echo hello from " + name +
-                                 " > /www/index.html && exec busybox httpd -f -p 80 -h /www"});
-    const auto started = berth(args);
-    ASSERT_EQ(started.exit_code, 0) << started.err;
-  }
-  /// A free TCP port on 127.0.0.1 (the kernel's pick, released at once).
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-  /// The body of GET / from 127.0.0.1:port ("" when nothing answers).
-  static std::string http_get(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval timeout{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string response;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-      const std::string request = "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-      if (::write(fd, request.data(), request.size()) > 0) {
-        char buffer[4096];
-        for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
-      }
-    }
-    ::close(fd);
-    const auto body = response.find("\r\n\r\n");
-    return body == std::string::npos ? "" : response.substr(body + 4);
-  }
-};
+/// The shared fixture under this suite's name.
+class ContainerNetwork : public NetworkCli {};
 
 TEST_P(ContainerNetwork, ContainersResolveAndReachEachOtherByName) {
   const std::string net = make_network();
@@ -316,6 +262,299 @@ TEST_P(ContainerNetwork, NothingOfTheNetworkIsLeftAfterRemoval) {
   const std::string rules = command_output("iptables-save");
   EXPECT_THAT(rules, Not(HasSubstr("berth:" + id)));
   EXPECT_THAT(rules, Not(HasSubstr("berth:" + network["Id"].get<std::string>())));
+}
+
+/// A UDP echo server inside a network namespace while the object lives: each datagram goes
+/// back to its sender behind "echo:". The test image's busybox has no UDP listener (Debian's
+/// static nc has no -u), so a child of the test serves from inside the container's namespace.
+class UdpEcho {
+ public:
+  UdpEcho(const std::string& netns_path, int port) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) return;
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      const int netns = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (netns < 0 || ::setns(netns, CLONE_NEWNET) != 0) ::_exit(1);
+      const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_port = htons(static_cast<std::uint16_t>(port));
+      if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::_exit(1);
+      }
+      if (::write(ready[1], "k", 1) != 1) ::_exit(1);
+      char buffer[512] = "echo:";
+      for (;;) {
+        sockaddr_in from{};
+        socklen_t length = sizeof from;
+        const ssize_t n = ::recvfrom(fd, buffer + 5, sizeof buffer - 5, 0,
+                                     reinterpret_cast<sockaddr*>(&from), &length);
+        if (n > 0) {
+          ::sendto(fd, buffer, static_cast<std::size_t>(n) + 5, 0,
+                   reinterpret_cast<sockaddr*>(&from), length);
+        }
+      }
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    m_ok = m_pid > 0 && ::read(ready[0], &byte, 1) == 1;
+    ::close(ready[0]);
+  }
+  ~UdpEcho() {
+    if (m_pid > 0) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, nullptr, 0);
+    }
+  }
+  UdpEcho(const UdpEcho&) = delete;
+  UdpEcho& operator=(const UdpEcho&) = delete;
+  bool ok() const { return m_ok; }
+
+  /// Sends `message` to 127.0.0.1:port from a fresh socket (a new flow for conntrack each
+  /// time) and returns the answer that comes within 300 ms, "" when none does.
+  static std::string exchange(int port, const std::string& message) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::send(fd, message.data(), message.size(), 0) > 0) {
+      pollfd readable{fd, POLLIN, 0};
+      char buffer[512];
+      if (::poll(&readable, 1, 300) > 0) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n > 0) answer.assign(buffer, static_cast<std::size_t>(n));
+      }
+    }
+    ::close(fd);
+    return answer;
+  }
+
+ private:
+  pid_t m_pid = -1;
+  bool m_ok = false;
+};
+
+TEST_P(ContainerNetwork, PublishedUdpPortReachesTheContainer) {
+  const std::string net = make_network();
+  const auto started = berth({"container", "run", "-d", "--name", "udp", "--network", net, "-p",
+                              "127.0.0.1::5353/udp", "bb:1", "sleep", "300"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto mapped = berth({"container", "port", "udp", "5353/udp"});
+  ASSERT_THAT(mapped.out, MatchesRegex("127\\.0\\.0\\.1:[1-9][0-9]*\n")) << mapped.err;
+  const int port = std::stoi(mapped.out.substr(10));
+  EXPECT_THAT(berth({"container", "ls"}).out,
+              HasSubstr("127.0.0.1:" + std::to_string(port) + "->5353/udp"));
+  const std::string id = inspect("udp")["Id"];
+  const UdpEcho echo("/run/netns/berth-" + id.substr(0, 12), 5353);
+  ASSERT_TRUE(echo.ok()) << "no UDP listener in the container's namespace";
+  std::string answer;
+  for (int attempt = 0; attempt < 15 && answer.empty(); ++attempt) {
+    answer = UdpEcho::exchange(port, "ping " + std::to_string(attempt));
+  }
+  EXPECT_THAT(answer, MatchesRegex("echo:ping [0-9]+")) << "127.0.0.1:" << port << "/udp";
+  // The TCP port of the same number is not published.
+  EXPECT_EQ(http_get(port), "");
+}
+
+TEST_P(ContainerNetwork, AUdpFlowThatStartedBeforeThePortWasPublishedReachesTheContainer) {
+  // A free UDP port on 127.0.0.1, and a sender on one socket (one flow for conntrack) that
+  // starts before the port is published, as a syslog or statsd client does.
+  const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(sender, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  {
+    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(probe);
+  }
+  const int port = ntohs(address.sin_port);
+  ASSERT_EQ(::connect(sender, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  auto send_ping = [&] { return ::send(sender, "ping", 4, 0); };  // refused until published
+  send_ping();
+  const std::string net = make_network();
+  const auto started =
+      berth({"container", "run", "-d", "--name", "udp", "--network", net, "-p",
+             "127.0.0.1:" + std::to_string(port) + ":5353/udp", "bb:1", "sleep", "300"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string id = inspect("udp")["Id"];
+  const UdpEcho echo("/run/netns/berth-" + id.substr(0, 12), 5353);
+  ASSERT_TRUE(echo.ok()) << "no UDP listener in the container's namespace";
+  std::string answer;
+  for (int attempt = 0; attempt < 15 && answer.empty(); ++attempt) {
+    send_ping();
+    pollfd readable{sender, POLLIN, 0};
+    char buffer[64];
+    if (::poll(&readable, 1, 300) > 0) {
+      const ssize_t n = ::recv(sender, buffer, sizeof buffer, 0);
+      if (n > 0) answer.assign(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(sender);
+  EXPECT_EQ(answer, "echo:ping") << "127.0.0.1:" << port << "/udp";
+}
+
+TEST_P(ContainerNetwork, PublishAllPublishesEveryExposedPort) {
+  // An image exposing 80/tcp and 53/udp, on the fixture's root filesystem.
+  const auto imported = berth({"image", "import", m_work.path() + "/rootfs.tar", "exposing:1",
+                               "--change", "EXPOSE 80", "--change", "EXPOSE 53/udp"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  const auto started = berth({"container", "run", "-d", "--name", "all", "-P", "--expose",
+                              "8000-8001", "--expose", "9000/udp", "exposing:1", "sh", "-c",
+                              "mkdir -p /www && echo hello from all > /www/index.html && "
+                              "exec busybox httpd -f -p 80 -h /www"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto listed = split_lines(berth({"container", "port", "all"}).out);
+  std::set<std::string> inner;
+  for (const auto& line : listed) {
+    EXPECT_THAT(line, MatchesRegex("[0-9]+/(tcp|udp) -> 0\\.0\\.0\\.0:[1-9][0-9]*"));
+    inner.insert(line.substr(0, line.find(' ')));
+  }
+  EXPECT_EQ(listed.size(), 5u);
+  EXPECT_EQ(inner, (std::set<std::string>{"53/udp", "80/tcp", "8000/tcp", "8001/tcp", "9000/udp"}));
+  const std::string web = berth({"container", "port", "all", "80"}).out;
+  ASSERT_THAT(web, StartsWith("0.0.0.0:"));
+  const int port = std::stoi(web.substr(8));
+  bool answered = false;
+  for (int i = 0; i < 20 && !answered; ++i) {
+    answered = http_get(port) == "hello from all\n";
+    if (!answered) ::usleep(100'000);
+  }
+  EXPECT_TRUE(answered) << "127.0.0.1:" << port << " did not answer";
+  const json inspected = inspect("all");
+  EXPECT_EQ(inspected["Config"]["ExposedPorts"], json({{"53/udp", json::object()},
+                                                       {"80/tcp", json::object()},
+                                                       {"8000/tcp", json::object()},
+                                                       {"8001/tcp", json::object()},
+                                                       {"9000/udp", json::object()}}));
+  EXPECT_EQ(inspected["HostConfig"]["PublishAllPorts"], true);
+
+  // A -p binding wins over -P's for its port; the others still get a free one.
+  const int fixed = free_port();
+  const auto mixed =
+      berth({"container", "run", "-d", "--name", "mixed", "-P", "-p",
+             "127.0.0.1:" + std::to_string(fixed) + ":80", "exposing:1", "sleep", "300"});
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  const auto mixed_ports = split_lines(berth({"container", "port", "mixed"}).out);
+  EXPECT_EQ(mixed_ports.size(), 2u);
+  EXPECT_EQ(berth({"container", "port", "mixed", "80"}).out,
+            "127.0.0.1:" + std::to_string(fixed) + "\n");
+  EXPECT_THAT(berth({"container", "port", "mixed", "53/udp"}).out, StartsWith("0.0.0.0:"));
+
+  // --expose alone exposes (with -p's port) and publishes nothing.
+  const auto quiet = berth({"container", "create", "--name", "quiet", "--expose", "7000",
+                            "--expose", "7000/tcp", "-p", "8080", "bb:1", "true"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  const json quiet_inspected = inspect("quiet");
+  EXPECT_EQ(quiet_inspected["Config"]["ExposedPorts"],
+            json({{"7000/tcp", json::object()}, {"8080/tcp", json::object()}}));
+  EXPECT_EQ(quiet_inspected["HostConfig"]["PublishAllPorts"], false);
+  EXPECT_EQ(inspect("mixed")["Config"]["ExposedPorts"],
+            json({{"53/udp", json::object()}, {"80/tcp", json::object()}}));
+
+  const auto bad = berth({"container", "create", "--expose", "80:80", "bb:1", "true"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("invalid port \"80:80\""));
+  const auto host = berth({"container", "create", "-P", "--network", "host", "exposing:1", "true"});
+  EXPECT_NE(host.exit_code, 0);
+  EXPECT_THAT(host.err, HasSubstr("-P needs a container network"));
+}
+
+TEST_P(ContainerNetwork, ContainerJoinsAnotherContainersNetworkNamespace) {
+  const std::string net = make_network();
+  run_web("target", {"--network", net});
+  const std::string target_id = inspect("target")["Id"];
+  const auto hostname = berth({"container", "exec", "target", "hostname"});
+  ASSERT_EQ(hostname.out, target_id.substr(0, 12) + "\n");
+  // The web server answers on the shared loopback; the host name is the target's.
+  const auto joined =
+      berth({"container", "run", "--rm", "--network", "container:target", "bb:1", "sh", "-c",
+             "hostname; for i in 1 2 3 4 5 6 7 8 9 10; do "
+             "busybox timeout 3 wget -qO- http://127.0.0.1/ && break; sleep 0.3; done"});
+  EXPECT_EQ(joined.out, hostname.out + "hello from target\n") << joined.err;
+  // Same names, same resolver: the target's network's, by which the target is found.
+  const auto files = berth({"container", "run", "--rm", "--network", "container:target", "bb:1",
+                            "cat", "/etc/hosts", "/etc/resolv.conf"});
+  EXPECT_EQ(files.out,
+            berth({"container", "exec", "target", "cat", "/etc/hosts", "/etc/resolv.conf"}).out);
+  const auto by_name =
+      berth({"container", "run", "--rm", "--network", "container:" + target_id.substr(0, 12),
+             "bb:1", "busybox", "timeout", "3", "wget", "-qO-", "http://target/"});
+  EXPECT_EQ(by_name.out, "hello from target\n") << by_name.err;
+
+  // Kept by id; nothing of its own: stopping and removing it leaves the target's networking.
+  const auto side = berth({"container", "run", "-d", "--name", "side", "--network",
+                           "container:target", "bb:1", "sleep", "300"});
+  ASSERT_EQ(side.exit_code, 0) << side.err;
+  const json side_inspected = inspect("side");
+  EXPECT_EQ(side_inspected["HostConfig"]["NetworkMode"], "container:" + target_id);
+  EXPECT_TRUE(side_inspected["NetworkSettings"]["Networks"].empty());
+  EXPECT_EQ(berth({"container", "port", "side"}).out, "");
+  ASSERT_EQ(berth({"container", "rm", "-f", "side"}).exit_code, 0);
+  EXPECT_THAT(command_output("ip netns list"), HasSubstr("berth-" + target_id.substr(0, 12)));
+  EXPECT_EQ(berth({"container", "exec", "target", "busybox", "timeout", "3", "wget", "-qO-",
+                   "http://127.0.0.1/"})
+                .out,
+            "hello from target\n");
+
+  // A target without networks: its init's namespace, loopback only.
+  run_web("alone", {"--network", "none"});
+  const auto alone =
+      berth({"container", "run", "--rm", "--network", "container:alone", "bb:1", "sh", "-c",
+             "for i in 1 2 3 4 5 6 7 8 9 10; do "
+             "busybox timeout 3 wget -qO- http://127.0.0.1/ && break; sleep 0.3; done"});
+  EXPECT_EQ(alone.out, "hello from alone\n") << alone.err;
+}
+
+TEST_P(ContainerNetwork, JoiningAContainerNeedsItRunningAndNoNetworkOptions) {
+  ASSERT_EQ(berth({"container", "create", "--name", "idle", "bb:1", "true"}).exit_code, 0);
+  const std::string before = berth({"container", "ls", "-a", "-q"}).out;
+  // Checked at start, as Docker does (compose creates before it starts); --rm removes it.
+  const auto stopped =
+      berth({"container", "run", "--rm", "--network", "container:idle", "bb:1", "sleep", "5"});
+  EXPECT_NE(stopped.exit_code, 0);
+  EXPECT_EQ(stopped.err, "berth: error: cannot join network of a non running container: idle\n");
+  const auto missing =
+      berth({"container", "run", "--rm", "--network", "container:nosuch", "bb:1", "true"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(missing.err, "berth: error: No such container: nosuch\n");
+  const auto empty = berth({"container", "create", "--network", "container:", "bb:1", "true"});
+  EXPECT_THAT(empty.err, HasSubstr("invalid container format container:<name|id>"));
+  // Docker's refusals, before the target is even looked at.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> conflicts = {
+      {{"-p", "80"}, "conflicting options: port publishing and the container type network mode"},
+      {{"-P"}, "conflicting options: port publishing and the container type network mode"},
+      {{"--expose", "80"},
+       "conflicting options: port exposing and the container type network mode"},
+      {{"-h", "name"}, "conflicting options: hostname and the network mode"},
+      {{"--dns", "10.9.9.9"}, "conflicting options: dns and the network mode"},
+      {{"--dns-search", "example"}, "conflicting options: dns and the network mode"},
+      {{"--dns-option", "ndots:2"}, "conflicting options: dns and the network mode"},
+      {{"--add-host", "a:10.9.9.9"},
+       "conflicting options: custom host-to-IP mapping and the network mode"},
+      {{"--mac-address", "02:42:0a:00:00:09"},
+       "conflicting options: mac-address and the network mode"},
+      {{"--network-alias", "a"},
+       "network-scoped alias is supported only for containers in user defined networks"},
+      {{"--ip", "10.9.9.9"},
+       "user specified IP address is supported on user defined networks only"},
+  };
+  for (const auto& [flags, message] : conflicts) {
+    std::vector<std::string> args{"container", "create", "--network", "container:nosuch"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"bb:1", "true"});
+    const auto refused = berth(args);
+    EXPECT_NE(refused.exit_code, 0) << flags.front();
+    EXPECT_EQ(refused.err, "berth: error: " + message + "\n") << flags.front();
+  }
+  EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerNetwork, ::testing::Values("crun", "runc"),

@@ -27,6 +27,27 @@ TEST(DnsConfig, PortAndUpstreamsAndNamesAreOptional) {
   EXPECT_EQ(config.port, 53);
   EXPECT_TRUE(config.upstreams.empty());
   EXPECT_TRUE(config.names.empty());
+  EXPECT_TRUE(config.views.empty());
+}
+
+TEST(DnsConfig, ParsesViewsInOrderWithNamesNormalisedPerView) {
+  const DnsConfig config = dns_config_from_json(json::parse(R"({"listen": "10.210.3.1",
+    "names": {"web": ["10.210.3.2"]},
+    "views": [{"clients": ["10.210.3.2", "fd00::2"],
+               "names": {"DB.": ["10.210.4.2"], "db": ["10.210.4.3", "10.210.4.2"]}},
+              {"clients": ["10.210.3.5"], "names": {"cache": ["fd00:4::5"]}},
+              {"clients": []}]})"));
+  ASSERT_EQ(config.views.size(), 3U);
+  EXPECT_EQ(config.views[0].clients, (std::vector<std::string>{"10.210.3.2", "fd00::2"}));
+  EXPECT_EQ(config.views[0].names.size(), 1U);
+  EXPECT_EQ(config.views[0].names.at("db"), (std::vector<std::string>{"10.210.4.2", "10.210.4.3"}));
+  EXPECT_EQ(config.views[1].clients, (std::vector<std::string>{"10.210.3.5"}));
+  EXPECT_EQ(config.views[1].names.at("cache"), (std::vector<std::string>{"fd00:4::5"}));
+  // A view's names do not leak into the network's own, nor into other views.
+  EXPECT_EQ(config.names.size(), 1U);
+  EXPECT_FALSE(config.views[1].names.contains("db"));
+  EXPECT_TRUE(config.views[2].clients.empty());
+  EXPECT_TRUE(config.views[2].names.empty());
 }
 
 TEST(DnsConfig, NamesAreNormalisedAndSpellingsMerged) {
@@ -43,11 +64,16 @@ TEST(DnsConfig, RoundTripsThroughJson) {
   config.port = 1053;
   config.upstreams = {"192.0.2.1:53"};
   config.names = {{"web", {"10.0.0.2"}}};
+  config.views = {{{"10.0.0.2", "fd00::2"}, {{"db", {"10.0.1.2", "10.0.1.3"}}}},
+                  {{"10.0.0.3"}, {{"cache", {"fd00:1::4"}}, {"db", {"10.0.1.2"}}}}};
   const DnsConfig again = dns_config_from_json(to_json(config));
   EXPECT_EQ(again.listen, config.listen);
   EXPECT_EQ(again.port, config.port);
   EXPECT_EQ(again.upstreams, config.upstreams);
   EXPECT_EQ(again.names, config.names);
+  EXPECT_EQ(again.views, config.views);
+  config.views.clear();
+  EXPECT_TRUE(dns_config_from_json(to_json(config)).views.empty());
 }
 
 TEST(DnsConfig, RejectsWhatItCannotServe) {
@@ -72,6 +98,34 @@ TEST(DnsConfig, RejectsWhatItCannotServe) {
             "invalid DNS config: \"10.0.0.300\" of \"web\" is not an IP address");
   EXPECT_EQ(error(R"({"listen": "10.0.0.1", "names": {"a..b": ["10.0.0.2"]}})"),
             "invalid DNS config: invalid DNS name \"a..b\"");
+}
+
+TEST(DnsConfig, RejectsViewsItCannotServe) {
+  const auto error = [](const std::string& views) {
+    return error_of([&] {
+      dns_config_from_json(json::parse(R"({"listen": "10.0.0.1", "views": )" + views + "}"));
+    });
+  };
+  EXPECT_EQ(error(R"({"clients": []})"), "invalid DNS config: \"views\" must be an array");
+  EXPECT_EQ(error(R"([{"clients": []}, "10.0.0.2"])"),
+            "invalid DNS config: views[1] must be an object");
+  EXPECT_EQ(error(R"([{"names": {}}])"), "invalid DNS config: views[0] has no \"clients\"");
+  EXPECT_EQ(error(R"([{"clients": "10.0.0.2"}])"),
+            "invalid DNS config: the clients of views[0] must be an array of strings");
+  EXPECT_EQ(error(R"([{"clients": [10]}])"),
+            "invalid DNS config: the clients of views[0] must be an array of strings");
+  EXPECT_EQ(error(R"([{"clients": ["web"]}])"),
+            "invalid DNS config: client \"web\" of views[0] is not an IP address");
+  EXPECT_EQ(error(R"([{"clients": ["10.0.0.2/24"]}])"),
+            "invalid DNS config: client \"10.0.0.2/24\" of views[0] is not an IP address");
+  EXPECT_EQ(error(R"([{"clients": ["10.0.0.2"], "names": ["db"]}])"),
+            "invalid DNS config: the names of views[0] must be an object");
+  EXPECT_EQ(error(R"([{"clients": ["10.0.0.2"], "names": {"db": "10.0.1.2"}}])"),
+            "invalid DNS config: the addresses of \"db\" in views[0] must be an array of strings");
+  EXPECT_EQ(error(R"([{"clients": ["10.0.0.2"], "names": {"db": ["db.example"]}}])"),
+            "invalid DNS config: \"db.example\" of \"db\" in views[0] is not an IP address");
+  EXPECT_EQ(error(R"([{"clients": ["10.0.0.2"], "names": {"a b": ["10.0.1.2"]}}])"),
+            "invalid DNS config: invalid DNS name \"a b\" in views[0]");
 }
 
 TEST(DnsConfig, NormalisesNames) {

@@ -178,10 +178,22 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout) {
   return ::poll(&entry, 1, static_cast<int>(timeout.count())) == 1;
 }
 
-/// Sends `wire` over UDP to 127.0.0.1:port and returns the reply, nullopt after `timeout`.
+/// Binds `fd` to `source` (a loopback address, host order) on a port the kernel picks; with 0
+/// the kernel picks the address too when the socket is used (127.0.0.1 towards 127.0.0.1).
+bool bind_source(int fd, std::uint32_t source) {
+  if (source == 0) return true;
+  sockaddr_in address = loopback(0);
+  address.sin_addr.s_addr = htonl(source);
+  return ::bind(fd, as_sockaddr(address), sizeof address) == 0;
+}
+
+/// Sends `wire` over UDP to 127.0.0.1:port (from `source`, see bind_source) and returns the
+/// reply, nullopt after `timeout`.
 std::optional<Bytes> exchange_udp(std::uint16_t port, const Bytes& wire,
-                                  std::chrono::milliseconds timeout = 3000ms) {
+                                  std::chrono::milliseconds timeout = 3000ms,
+                                  std::uint32_t source = 0) {
   Socket socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!bind_source(socket.get(), source)) return std::nullopt;
   const sockaddr_in server = loopback(port);
   if (::sendto(socket.get(), wire.data(), wire.size(), 0, as_sockaddr(server), sizeof server) < 0) {
     return std::nullopt;
@@ -220,8 +232,10 @@ Bytes with_length(const Bytes& message) {
 }
 
 std::optional<Bytes> exchange_tcp(std::uint16_t port, const Bytes& wire,
-                                  std::chrono::milliseconds timeout = 3000ms) {
+                                  std::chrono::milliseconds timeout = 3000ms,
+                                  std::uint32_t source = 0) {
   Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!bind_source(socket.get(), source)) return std::nullopt;
   const sockaddr_in server = loopback(port);
   if (::connect(socket.get(), as_sockaddr(server), sizeof server) != 0) return std::nullopt;
   const Bytes request = with_length(wire);
@@ -233,9 +247,10 @@ std::optional<Bytes> exchange_tcp(std::uint16_t port, const Bytes& wire,
 }
 
 Pkt ask(std::uint16_t port, const std::string& name, ldns_rr_type type = LDNS_RR_TYPE_A,
-        std::uint16_t id = 4242, bool tcp = false) {
+        std::uint16_t id = 4242, bool tcp = false, std::uint32_t source = 0) {
   const Bytes wire = query_wire(name, type, id);
-  const auto reply = tcp ? exchange_tcp(port, wire) : exchange_udp(port, wire);
+  const auto reply =
+      tcp ? exchange_tcp(port, wire, 3000ms, source) : exchange_udp(port, wire, 3000ms, source);
   if (!reply) return nullptr;
   return parse(*reply);
 }
@@ -401,18 +416,22 @@ class DnsServerTest : public ::testing::Test {
  protected:
   /// Writes the config (atomically, as berth does) and returns its path.
   std::string write_config(std::uint16_t port, const std::vector<std::string>& upstreams,
-                           const json& names) {
-    json config{
-        {"listen", "127.0.0.1"}, {"port", port}, {"upstreams", upstreams}, {"names", names}};
+                           const json& names, const json& views = json::array()) {
+    json config{{"listen", "127.0.0.1"},
+                {"port", port},
+                {"upstreams", upstreams},
+                {"names", names},
+                {"views", views}};
     fs::write_file_atomic(config_path(), config.dump());
     return config_path();
   }
   std::string config_path() const { return m_dir.path() + "/dns.json"; }
 
   /// Starts a responder on a free port; ASSERTs it is ready.
-  std::unique_ptr<Responder> start(const std::vector<std::string>& upstreams, const json& names) {
+  std::unique_ptr<Responder> start(const std::vector<std::string>& upstreams, const json& names,
+                                   const json& views = json::array()) {
     m_port = free_port();
-    write_config(m_port, upstreams, names);
+    write_config(m_port, upstreams, names, views);
     auto responder = std::make_unique<Responder>(config_path());
     EXPECT_EQ(responder->ready_line, "ok\n");
     return responder;
@@ -426,12 +445,13 @@ const json k_names = {{"web", {"10.210.3.2", "10.210.3.3", "10.210.3.4"}}, {"DB.
 
 // --- DnsNames, without sockets ----------------------------------------------------------
 
-DnsConfig names_config(const json& names) {
-  return dns_config_from_json(json{{"listen", "127.0.0.1"}, {"names", names}});
+DnsConfig names_config(const json& names, const json& views = json::array()) {
+  return dns_config_from_json(json{{"listen", "127.0.0.1"}, {"names", names}, {"views", views}});
 }
 
-Pkt answer_of(DnsNames& names, const Bytes& query, bool over_tcp = false) {
-  const DnsAnswer answer = names.answer(query, over_tcp);
+Pkt answer_of(DnsNames& names, const Bytes& query, bool over_tcp = false,
+              const std::optional<DnsClient>& client = std::nullopt) {
+  const DnsAnswer answer = names.answer(query, over_tcp, client);
   EXPECT_EQ(answer.action, DnsAnswer::Action::reply);
   return parse(answer.reply);
 }
@@ -481,6 +501,115 @@ TEST(DnsNames, GivesNoDataForAFamilyTheNameHasNoAddressOf) {
   EXPECT_EQ(ldns_pkt_ancount(mx.get()), 0);
   const Pkt any = answer_of(names, query_wire("web.", LDNS_RR_TYPE_ANY, 5));
   EXPECT_EQ(ldns_pkt_get_rcode(any.get()), LDNS_RCODE_NOTIMPL);
+}
+
+// Network A's names, and two views: a container on A and B (10.210.3.5, fd00:3::5) also sees
+// B's names, one on A and C (10.210.3.6) C's; a container on A alone (10.210.3.7) neither.
+const json k_views = {{{"clients", {"10.210.3.5", "fd00:3::5"}},
+                       {"names", {{"db", {"10.210.4.2", "10.210.4.3"}}, {"web", {"10.210.4.9"}}}}},
+                      {{"clients", {"10.210.3.6", "10.210.3.5"}},
+                       {"names", {{"cache", {"fd00:5::2"}}, {"db", {"10.210.5.2"}}}}}};
+
+DnsClient client(const std::string& address) {
+  const auto parsed = dns_client(address);
+  EXPECT_TRUE(parsed) << address;
+  return parsed.value_or(DnsClient{});
+}
+
+TEST(DnsNames, ParsesClientAddressesIntoOneForm) {
+  EXPECT_EQ(dns_client("10.210.3.5"), dns_client("::ffff:10.210.3.5"));
+  EXPECT_NE(dns_client("10.210.3.5"), dns_client("10.210.3.6"));
+  EXPECT_EQ(dns_client("fd00::5"), dns_client("fd00:0::0:5"));
+  EXPECT_FALSE(dns_client("web"));
+  EXPECT_FALSE(dns_client(""));
+  EXPECT_FALSE(dns_client("10.210.3.5:53"));
+}
+
+TEST(DnsNames, AClientInAViewResolvesItsNames) {
+  DnsNames names;
+  names.update(names_config({{"api", {"10.210.3.2"}}}, k_views));
+  EXPECT_EQ(
+      answers(answer_of(names, query_wire("db.", LDNS_RR_TYPE_A, 1), false, client("10.210.3.6"))
+                  .get()),
+      (std::vector<std::string>{"10.210.5.2"}));
+  EXPECT_EQ(answers(answer_of(names, query_wire("cache.", LDNS_RR_TYPE_AAAA, 2), false,
+                              client("10.210.3.6"))
+                        .get()),
+            (std::vector<std::string>{"fd00:5::2"}));
+  // By any of its addresses; the network's own names still answer.
+  const Pkt reply =
+      answer_of(names, query_wire("Web.", LDNS_RR_TYPE_A, 3), true, client("fd00:3::5"));
+  EXPECT_EQ(answers(reply.get()), (std::vector<std::string>{"10.210.4.9"}));
+  EXPECT_TRUE(ldns_pkt_aa(reply.get()));
+  EXPECT_EQ(
+      answers(answer_of(names, query_wire("api.", LDNS_RR_TYPE_A, 4), false, client("10.210.3.6"))
+                  .get()),
+      (std::vector<std::string>{"10.210.3.2"}));
+  // A client in two views sees both; the first listing it wins a name both have.
+  EXPECT_EQ(answers(answer_of(names, query_wire("cache.", LDNS_RR_TYPE_AAAA, 5), false,
+                              client("10.210.3.5"))
+                        .get()),
+            (std::vector<std::string>{"fd00:5::2"}));
+  EXPECT_EQ(answers(answer_of(names, query_wire("db.", LDNS_RR_TYPE_A, 6), false,
+                              client("::ffff:10.210.3.5"))
+                        .get())
+                .size(),
+            2U);
+}
+
+TEST(DnsNames, AClientInNoViewDoesNotResolveTheirNames) {
+  DnsNames names;
+  names.update(names_config({{"api", {"10.210.3.2"}}}, k_views));
+  for (const auto& other : {std::optional<DnsClient>(), std::optional(client("10.210.3.7")),
+                            std::optional(client("fd00:3::6"))}) {
+    for (const char* name : {"db.", "cache.", "web."}) {
+      EXPECT_EQ(names.answer(query_wire(name, LDNS_RR_TYPE_A, 1), false, other).action,
+                DnsAnswer::Action::forward)
+          << name;
+    }
+    EXPECT_EQ(answers(answer_of(names, query_wire("api.", LDNS_RR_TYPE_A, 2), false, other).get()),
+              (std::vector<std::string>{"10.210.3.2"}));
+  }
+  // Nor does a client of a view removed by a reload.
+  names.update(names_config({{"api", {"10.210.3.2"}}}, json::array({k_views[1]})));
+  EXPECT_EQ(names.answer(query_wire("web.", LDNS_RR_TYPE_A, 3), false, client("fd00:3::5")).action,
+            DnsAnswer::Action::forward);
+  EXPECT_EQ(
+      answers(answer_of(names, query_wire("db.", LDNS_RR_TYPE_A, 4), false, client("10.210.3.5"))
+                  .get()),
+      (std::vector<std::string>{"10.210.5.2"}));
+}
+
+TEST(DnsNames, TheNetworksOwnNamesWinOverAViews) {
+  DnsNames names;
+  names.update(names_config({{"db", {"10.210.3.9"}}, {"cache", {"10.210.3.10"}}}, k_views));
+  EXPECT_EQ(
+      answers(answer_of(names, query_wire("db.", LDNS_RR_TYPE_A, 1), false, client("10.210.3.5"))
+                  .get()),
+      (std::vector<std::string>{"10.210.3.9"}));
+  // Even for a family only the view's name has an address of: the own name answers NODATA.
+  const Pkt aaaa =
+      answer_of(names, query_wire("cache.", LDNS_RR_TYPE_AAAA, 2), false, client("10.210.3.6"));
+  EXPECT_EQ(ldns_pkt_get_rcode(aaaa.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(ldns_pkt_ancount(aaaa.get()), 0);
+}
+
+TEST(DnsNames, RotatesAViewsNamesAndKeepsThePositionOnReload) {
+  const json view = {{"clients", {"10.210.3.5"}},
+                     {"names", {{"db", {"10.210.4.2", "10.210.4.3", "10.210.4.4"}}}}};
+  DnsNames names;
+  names.update(names_config({{"web", {"10.210.3.2"}}}, json::array({view})));
+  const auto db = [&](std::uint16_t id) {
+    return answers(
+        answer_of(names, query_wire("DB.", LDNS_RR_TYPE_A, id), false, client("10.210.3.5")).get());
+  };
+  EXPECT_EQ(db(1), (std::vector<std::string>{"10.210.4.2", "10.210.4.3", "10.210.4.4"}));
+  EXPECT_EQ(db(2), (std::vector<std::string>{"10.210.4.3", "10.210.4.4", "10.210.4.2"}));
+  // A reload, with the view now behind another, keeps the position of a name that stays.
+  names.update(
+      names_config({{"web", {"10.210.3.2"}}},
+                   {{{"clients", {"10.210.3.8"}}, {"names", {{"queue", {"10.210.6.2"}}}}}, view}));
+  EXPECT_EQ(db(3), (std::vector<std::string>{"10.210.4.4", "10.210.4.2", "10.210.4.3"}));
 }
 
 TEST(DnsNames, ForwardsOtherNamesAndDropsWhatIsNoQuery) {
@@ -624,6 +753,34 @@ TEST_F(DnsServerTest, AsksTheNextUpstreamAtOnceWhenOneRefusesAndFailsWhenAllDo) 
   ASSERT_TRUE(reply);
   EXPECT_EQ(ldns_pkt_id(reply.get()), 5);
   EXPECT_EQ(ldns_pkt_get_rcode(reply.get()), LDNS_RCODE_SERVFAIL);
+}
+
+TEST_F(DnsServerTest, AnswersAViewsNamesToItsClientsOnly) {
+  // 127.0.0.2 is loopback too (127.0.0.0/8): a second client with an address of its own.
+  constexpr std::uint32_t k_in_view = 0x7f000002;
+  constexpr std::uint32_t k_not_in_view = 0x7f000001;
+  FakeUpstream upstream("192.0.2.58");
+  const auto responder =
+      start({upstream.endpoint()}, k_names,
+            {{{"clients", {"127.0.0.2"}}, {"names", {{"cache", {"10.210.4.2", "10.210.4.3"}}}}}});
+  for (const bool tcp : {false, true}) {
+    const Pkt seen = ask(m_port, "cache.", LDNS_RR_TYPE_A, 31, tcp, k_in_view);
+    ASSERT_TRUE(seen) << (tcp ? "tcp" : "udp");
+    EXPECT_EQ(ldns_pkt_id(seen.get()), 31);
+    EXPECT_EQ(answers(seen.get()).size(), 2U);
+    EXPECT_EQ(answers(ask(m_port, "db.", LDNS_RR_TYPE_A, 32, tcp, k_in_view).get()),
+              (std::vector<std::string>{"10.210.3.9"}));
+    // Another client's query for the name goes to the upstream, as any name it does not know.
+    EXPECT_EQ(answers(ask(m_port, "cache.", LDNS_RR_TYPE_A, 33, tcp, k_not_in_view).get()),
+              (std::vector<std::string>{"192.0.2.58"}))
+        << (tcp ? "tcp" : "udp");
+  }
+  EXPECT_EQ(upstream.queries(), 2);
+  // Round robin over UDP for the view's name.
+  const auto first = answers(ask(m_port, "cache.", LDNS_RR_TYPE_A, 34, false, k_in_view).get());
+  const auto second = answers(ask(m_port, "cache.", LDNS_RR_TYPE_A, 35, false, k_in_view).get());
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(second, (std::vector<std::string>{first[1], first[0]}));
 }
 
 TEST_F(DnsServerTest, AnswersAndForwardsOverTcp) {

@@ -39,6 +39,21 @@ TEST(Ports, ErrorsNameTheEntry) {
             "invalid port \"\": \"\" is not a port number (1-65535)");
 }
 
+TEST(Ports, ExposedPortsAskForAFreeHostPortOnEveryAddress) {
+  EXPECT_EQ(parse_exposed_ports("80"), (std::vector<PortSpec>{{"", 0, 80, "tcp"}}));
+  EXPECT_EQ(parse_exposed_ports("53/udp"), (std::vector<PortSpec>{{"", 0, 53, "udp"}}));
+  EXPECT_EQ(
+      parse_exposed_ports("8000-8002/tcp"),
+      (std::vector<PortSpec>{{"", 0, 8000, "tcp"}, {"", 0, 8001, "tcp"}, {"", 0, 8002, "tcp"}}));
+  EXPECT_EQ(error_of([] { parse_exposed_ports("8080:80"); }),
+            "invalid port \"8080:80\": an exposed port has no host part (publish it with -p)");
+  EXPECT_EQ(error_of([] { parse_exposed_ports("0"); }),
+            "invalid port \"0\": \"0\" is not a port number (1-65535)");
+  EXPECT_EQ(error_of([] { parse_exposed_ports("80/sctp"); }),
+            "invalid port \"80/sctp\": unknown protocol \"sctp\" (tcp or udp)");
+  EXPECT_EQ(port_and_protocol({"", 0, 53, "udp"}), "53/udp");
+}
+
 TEST(Ports, DockersPsForm) {
   EXPECT_EQ(format_port({"127.0.0.1", 8080, 80, "tcp"}), "127.0.0.1:8080->80/tcp");
   EXPECT_EQ(format_port({"", 5353, 53, "udp"}), "0.0.0.0:5353->53/udp");
