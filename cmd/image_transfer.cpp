@@ -147,7 +147,8 @@ void add_image_transfer_commands(CLI::App& image, CLI::App& app, const GlobalOpt
   CLI::App* import = image.add_subcommand("import", "Make an image from a root filesystem tar");
   import->add_option("file", import_args->source, "Tar file, or - for standard input")->required();
   import->add_option("name", import_args->name, "Name for the image");
-  import->add_option("-c,--change", import_args->changes, "Dockerfile instruction to apply");
+  import->add_option("-c,--change", import_args->changes, "Dockerfile instruction to apply")
+      ->allow_extra_args(false);  // one instruction per flag, so FILE REF may follow
   import->add_option("-m,--message", import_args->message, "History comment");
   import->add_option("--platform", import_args->platform, "os/arch[/variant] of the image");
   import->callback([&global, import_args] { run_import(global, *import_args);

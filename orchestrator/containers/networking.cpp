@@ -140,6 +140,11 @@ void connect_to_network(const ContainerStore& store, ContainerRecord record,
   auto& spec = record.spec;
   network::NetworkStore networks(network_options(store, berth_executable));
   const auto target = network_named(networks, network);
+  if (spec.network == "host" || spec.network.starts_with("container:")) {
+    throw Error(  // Docker's words
+        "container sharing network namespace with another container or host cannot be "
+        "connected to any other network");
+  }
   if (!joins_networks(spec)) {
     throw Error(
         fmt::format("container {} uses network mode {} and cannot be connected to network {}",

@@ -57,8 +57,9 @@ class ImageCli : public ::testing::Test {
 };
 
 TEST_F(ImageCli, ImportMakesAnImageWithTheTarAsItsLayer) {
-  const auto imported = berth({"image", "import", m_rootfs, "bb:1", "--change", "CMD [\"sh\"]",
-                               "--change", "ENV GREETING=hello"});
+  // Flags first, as Docker's users write them: each --change takes one instruction.
+  const auto imported = berth({"image", "import", "--change", "CMD [\"sh\"]", "--change",
+                               "ENV GREETING=hello", m_rootfs, "bb:1"});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
   ASSERT_THAT(imported.out, ::testing::MatchesRegex("sha256:[0-9a-f]{64}\n"));
 

@@ -152,6 +152,12 @@ TEST_P(NetworkConnect, NoNetworkModeCannotBeConnected) {
   EXPECT_THAT(refused.err, HasSubstr("container alone uses network mode none"));
   EXPECT_THAT(berth({"network", "connect", "nosuch", "alone"}).err,
               HasSubstr("network nosuch not found"));
+  ASSERT_EQ(berth({"container", "create", "--name", "hosted", "--network", "host", "bb:1", "true"})
+                .exit_code,
+            0);
+  EXPECT_THAT(berth({"network", "connect", net, "hosted"}).err,
+              HasSubstr("container sharing network namespace with another container or host "
+                        "cannot be connected to any other network"));
 }
 
 TEST_P(NetworkConnect, PruneRemovesWhatAKilledBerthLeft) {
