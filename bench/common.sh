@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmark scripts (sourced).
 
 # busybox_rootfs_tar DIR: a busybox root filesystem in DIR/rootfs (sh, true and sleep; root in

@@ -3,7 +3,8 @@
 # long-lived container on its own network, so the bridge, the network's rules and its DNS
 # responder exist; the measured `run --rm IMAGE true` then pays only the per-container part:
 #   (A) --network none    (B) --network NET    (C) --network NET -p 127.0.0.1::80
-# B - A is a container's network setup + teardown, C - B its port rule changes.
+# B - A is a container's network setup + teardown, C - B its port rule changes (an add and a
+# delete). Set-up alone is the difference of two `start`s of a created container.
 # Targets (issue): setup under 5 ms, rules under 10 ms per container.
 # Containers only run `true` and `sleep`: no lookups, no traffic. Needs root, hyperfine,
 # busybox-static, podman, netavark and aardvark-dns (see PEERS.md).
@@ -85,7 +86,7 @@ print("\n".join(out))
 
 cleanup() {
   set +e
-  "$berth" container rm -f "$idle" >/dev/null 2>&1
+  "$berth" container rm -f "$idle" starter >/dev/null 2>&1
   [[ -n ${berth_net_id:-} ]] && "$berth" network rm "$net" >/dev/null 2>&1
   podman "${podman_args[@]}" rm -f -a >/dev/null 2>&1
   podman "${podman_args[@]}" network rm -f "$net" >/dev/null 2>&1
@@ -151,10 +152,26 @@ hyperfine -N --warmup 3 --runs "$runs" --style basic --export-json "$work/run.js
   -n podman-net "$p --network $net bench:1 true" \
   -n podman-port "$p --network $net -p 127.0.0.1::80 bench:1 true" >/dev/null
 
-python3 - "$work/run.json" <<'PY'
+# Set-up alone: `start` of a created container (its network made, nothing torn down while
+# timed); each run's container is made, and the last one removed, outside the timing.
+bs="$berth container"
+ps="podman ${podman_args[*]}"
+fresh() {  # engine-command network: the prepare step, a fresh created container "starter"
+  echo "sh -c '$1 rm -f starter >/dev/null 2>&1; $1 create --name starter --network $2 bench:1 sleep 1000 >/dev/null'"
+}
+hyperfine -N --runs "$runs" --style basic --export-json "$work/start.json" \
+  --prepare "$(fresh "$bs" none)" -n berth-none "$bs start starter" \
+  --prepare "$(fresh "$bs" "$net")" -n berth-net "$bs start starter" \
+  --prepare "$(fresh "$ps" none)" -n podman-none "$ps start starter" \
+  --prepare "$(fresh "$ps" "$net")" -n podman-net "$ps start starter" >/dev/null
+$bs rm -f starter >/dev/null
+$ps rm -f -t 0 starter >/dev/null
+
+python3 - "$work/run.json" "$work/start.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 median = {name: r["median"] * 1000 for name, r in results.items()}
+start = {r["command"]: r["median"] * 1000 for r in json.load(open(sys.argv[2]))["results"]}
 def row(label, berth, podman, note=""):
     ratio = f"{podman / berth:8.1f}x" if berth > 0 and podman > 0 else "      n/a"
     print(f"  {label:34}{berth:9.1f}{podman:10.1f}{ratio}  {note}".rstrip())
@@ -168,7 +185,9 @@ for key, label in cases:
 def diff(engine, a, b):
     return median[f"{engine}-{a}"] - median[f"{engine}-{b}"]
 row("network setup+teardown (B - A)", diff("berth", "net", "none"),
-    diff("podman", "net", "none"), "target: berth under 5 ms")
+    diff("podman", "net", "none"))
+row("network setup (start, NET - none)", start["berth-net"] - start["berth-none"],
+    start["podman-net"] - start["podman-none"], "target: berth under 5 ms")
 row("port rule changes (C - B)", diff("berth", "port", "net"),
     diff("podman", "port", "net"), "target: berth under 10 ms")
 PY

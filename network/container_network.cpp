@@ -317,12 +317,16 @@ void teardown_container_network(NetworkStore& store, const std::string& containe
   // without ports has none: no iptables process for it (8-15 ms each here).
   if (!state.ports.empty()) failures.attempt([&] { unpublish_ports(container_id, state); });
   // The namespace first: its veth ends go with it, asynchronously, which spares the 20-30 ms
-  // a veth deletion costs (RUNTIME-FACTS.md §4); disconnect then finds the host ends gone.
-  failures.attempt([&] { delete_netns(state.netns); });
+  // a veth deletion costs (RUNTIME-FACTS.md §4); disconnect then leaves the host ends alone.
+  bool namespace_deleted = false;
+  failures.attempt([&] {
+    delete_netns(state.netns);
+    namespace_deleted = true;
+  });
   for (const auto& attached : state.networks) {
     failures.attempt([&] {
       if (const auto network = store.find_if_exists(attached.network_id)) {
-        store.disconnect(*network, container_id);
+        store.disconnect(*network, container_id, namespace_deleted);
       }
     });
   }

@@ -459,12 +459,14 @@ std::pair<Connection, NetworkRecord> NetworkStore::connect_locked(
   return {connection, live};
 }
 
-void NetworkStore::disconnect(const NetworkRecord& record, const std::string& container_id) {
-  disconnect_locked(record, container_id);
+void NetworkStore::disconnect(const NetworkRecord& record, const std::string& container_id,
+                              bool namespace_deleted) {
+  disconnect_locked(record, container_id, namespace_deleted);
   refresh_neighbours(record, container_id);
 }
 
-void NetworkStore::disconnect_locked(const NetworkRecord& record, const std::string& container_id) {
+void NetworkStore::disconnect_locked(const NetworkRecord& record, const std::string& container_id,
+                                     bool namespace_deleted) {
   const std::string dir = network_dir(record.id);
   if (!fs::is_directory(dir)) return;
   const FileLock lock(dir + "/network.lock");
@@ -472,7 +474,7 @@ void NetworkStore::disconnect_locked(const NetworkRecord& record, const std::str
   const bool connected = before.contains(container_id);
   // Without its endpoint file too: a berth killed between the veth and that file left the
   // lease and the host end under these names.
-  delete_link(host_ifname(container_id, record.id));
+  if (!namespace_deleted) delete_link(host_ifname(container_id, record.id));
   ::unlink((dir + "/endpoints/" + container_id + ".json").c_str());
   if (!active(record)) return;
   if (before.size() == (connected ? 1U : 0U)) {

@@ -103,7 +103,11 @@ class NetworkStore {
                                                std::optional<std::string> requested_address = {});
   /// Undoes connect (its lease, names and host interface), and deactivates the network when
   /// it was the last connection; nothing to do when not connected.
-  void disconnect(const NetworkRecord& record, const std::string& container_id);
+  /// `namespace_deleted`: the container's namespace is gone already, so the kernel removes
+  /// the veth itself, asynchronously, and the host end is not deleted here: a synchronous
+  /// veth deletion costs 20-30 ms (RUNTIME-FACTS.md §4), most of a container's teardown.
+  void disconnect(const NetworkRecord& record, const std::string& container_id,
+                  bool namespace_deleted = false);
 
   /// Deactivates the network when no container is connected but something of it is in the
   /// kernel (what a killed berth left); nothing to do otherwise.
@@ -125,7 +129,8 @@ class NetworkStore {
                                                       const std::string& ifname, bool gateway_route,
                                                       const std::vector<std::string>& names,
                                                       std::optional<std::string> requested_address);
-  void disconnect_locked(const NetworkRecord& record, const std::string& container_id);
+  void disconnect_locked(const NetworkRecord& record, const std::string& container_id,
+                         bool namespace_deleted);
   void write_dns_config(const NetworkRecord& active) const;
   /// Rewrites the DNS config of every other network that shares a container with `changed`
   /// (or has `container_id`, which just joined or left it): their views show its names.

@@ -184,6 +184,9 @@ TEST_P(NetworkConnect, PruneRemovesWhatAKilledBerthLeft) {
     const auto pruned = berth({"network", "prune", "-f"});
     EXPECT_EQ(pruned.exit_code, 0) << pruned.err;
     EXPECT_THAT(pruned.out, HasSubstr(net));
+    // A veth goes with its namespace, asynchronously (the kernel's netns clean-up).
+    eventually([&] { return leftovers(network_id, container_id).empty(); },
+               std::chrono::seconds(5));
     EXPECT_EQ(leftovers(network_id, container_id), std::vector<std::string>{});
     EXPECT_EQ(berth({"container", "rm", "-f", name}).exit_code, 0);
   }
