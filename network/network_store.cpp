@@ -206,6 +206,16 @@ NetworkRecord NetworkStore::find(std::string_view name_or_id) const {
   return *found;
 }
 
+bool NetworkStore::stale_name_claim(const std::string& name_path) const {
+  // A create writes the record right after claiming the name; a claim still without its
+  // record after half a minute is a killed create's.
+  const std::string id = fs::read_file_if_exists(name_path).value_or("");
+  if (!id.empty() && fs::is_file(network_dir(id) + "/network.json")) return false;
+  std::error_code error;
+  const auto written = stdfs::last_write_time(name_path, error);
+  return !error && stdfs::file_time_type::clock::now() - written > std::chrono::seconds(30);
+}
+
 NetworkRecord NetworkStore::create(const NetworkSpec& spec) {
   if (!valid_network_name(spec.name)) {
     throw Error(fmt::format(
@@ -247,11 +257,16 @@ NetworkRecord NetworkStore::create(const NetworkSpec& spec) {
   const std::string names_dir = m_options.root + "/networks/names";
   stdfs::create_directories(names_dir);
   const std::string name_path = names_dir + "/" + spec.name;
-  const int name_fd = ::open(name_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int name_fd = ::open(name_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (name_fd < 0 && errno == EEXIST && stale_name_claim(name_path)) {
+    ::unlink(name_path.c_str());
+    name_fd = ::open(name_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (name_fd < 0) {
     if (errno == EEXIST) throw Error(fmt::format("network with name {} already exists", spec.name));
     throw Error(fmt::format("{}: {}", name_path, std::strerror(errno)));
   }
+  failpoint("network-name-claimed");
   const bool named = ::write(name_fd, record.id.data(), record.id.size()) ==
                      static_cast<ssize_t>(record.id.size());
   ::close(name_fd);

@@ -120,6 +120,8 @@ class NetworkStore {
 
  private:
   std::string network_dir(const std::string& id) const;
+  /// Whether the name file claims the name for a network that was never recorded.
+  bool stale_name_claim(const std::string& name_path) const;
   std::string run_dir(const std::string& id) const;
   NetworkRecord activate(const NetworkRecord& record);
   void deactivate(const NetworkRecord& record);

@@ -1,6 +1,8 @@
 // `berth network connect|disconnect` on running and stopped containers, and what a berth
 // killed -9 in the middle of a container's network set-up leaves: nothing, once `network
 // prune` has run. Every case on crun and on runc, with real bridges, namespaces and rules.
+#include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -196,6 +198,23 @@ TEST_P(NetworkConnect, PruneRemovesWhatAKilledBerthLeft) {
   const auto reached = berth({"container", "run", "--rm", "--network", net, "bb:1", "sh", "-c",
                               "busybox timeout 3 wget -qO- http://web/ || exit 1"});
   EXPECT_EQ(reached.out, "hello from web\n") << reached.err;
+}
+
+TEST_P(NetworkConnect, ANameAKilledCreateClaimedIsFreeAgainLater) {
+  const std::string name = "claimed" + std::to_string(::getpid());
+  m_extra_env["BERTH_FAILPOINT"] = "network-name-claimed";
+  EXPECT_EQ(berth({"network", "create", name}).exit_code, 128 + 9);
+  m_extra_env.clear();
+  EXPECT_THAT(berth({"network", "ls"}).out, Not(HasSubstr(name)));
+  // While a create may still be writing its record, the name stays claimed...
+  EXPECT_THAT(berth({"network", "create", name}).err, HasSubstr("already exists"));
+  // ...and once the claim is older than any create takes, it is free.
+  const std::string claim = m_work.path() + "/root/networks/names/" + name;
+  std::filesystem::last_write_time(
+      claim, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(1));
+  const auto made = berth({"network", "create", name});
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_THAT(berth({"network", "ls"}).out, HasSubstr(name));
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, NetworkConnect, ::testing::Values("crun", "runc"),
