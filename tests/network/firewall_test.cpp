@@ -27,6 +27,7 @@
 
 #include "tests/support/error_of.h"
 #include "tests/support/run_berth.h"
+#include "tests/support/shell.h"
 #include "util/random.h"
 
 // The unit tests check the generated iptables-restore text. The integration tests (root) apply
@@ -177,23 +178,8 @@ TEST(FirewallBatch, RejectsWhatWouldNotBeOneRule) {
 
 // ---- on the host's netfilter ----
 
-struct Output {
-  int status = -1;
-  std::string text;
-};
-
-/// Runs a shell command and returns its exit status and stdout.
-Output shell(const std::string& command) {
-  Output out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.text.append(buffer, n);
-  const int status = ::pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using testing::shell;
+using Output = testing::ShellOutput;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

@@ -17,6 +17,7 @@
 
 #include "tests/support/error_of.h"
 #include "tests/support/run_berth.h"
+#include "tests/support/shell.h"
 #include "util/random.h"
 
 // These tests make real kernel objects (namespaces, bridges, veths) under random "bt" names,
@@ -30,22 +31,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::read_text;
 
-struct Output {
-  int status = -1;
-  std::string text;  // stdout and stderr
-};
+using testing::shell;
+using Output = testing::ShellOutput;
 
-/// Runs a shell command and returns its exit status and output.
+/// Runs a shell command and returns its exit status and output (standard error included).
 Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.text.append(buffer, n);
-  const int status = ::pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return shell(command + " 2>&1");
 }
 
 std::string random_name() {
@@ -101,42 +92,33 @@ int free_subnet() {
   return 0;
 }
 
-/// Deletes the namespace on the way out, so a failing test leaves nothing behind.
-class NetnsGuard {
+/// Removes a kernel object (a namespace, a bridge, a veth's host end) by name on the way
+/// out, so a failing test leaves nothing behind.
+class Removal {
  public:
-  explicit NetnsGuard(std::string name) : m_name(std::move(name)) {}
-  ~NetnsGuard() {
+  Removal(std::string name, void (*remove)(const std::string&))
+      : m_name(std::move(name)), m_remove(remove) {}
+  ~Removal() {
     try {
-      delete_netns(m_name);
+      m_remove(m_name);
     } catch (const Error& e) {
       ADD_FAILURE() << e.what();
     }
   }
-  NetnsGuard(const NetnsGuard&) = delete;
-  NetnsGuard& operator=(const NetnsGuard&) = delete;
+  Removal(const Removal&) = delete;
+  Removal& operator=(const Removal&) = delete;
   const std::string& name() const { return m_name; }
 
  private:
   std::string m_name;
+  void (*m_remove)(const std::string&);
 };
 
-/// Deletes the link (a bridge or a veth's host end) on the way out.
-class LinkGuard {
- public:
-  explicit LinkGuard(std::string name) : m_name(std::move(name)) {}
-  ~LinkGuard() {
-    try {
-      delete_link(m_name);
-    } catch (const Error& e) {
-      ADD_FAILURE() << e.what();
-    }
-  }
-  LinkGuard(const LinkGuard&) = delete;
-  LinkGuard& operator=(const LinkGuard&) = delete;
-  const std::string& name() const { return m_name; }
-
- private:
-  std::string m_name;
+struct NetnsGuard : Removal {
+  explicit NetnsGuard(std::string name) : Removal(std::move(name), delete_netns) {}
+};
+struct LinkGuard : Removal {
+  explicit LinkGuard(std::string name) : Removal(std::move(name), delete_link) {}
 };
 
 std::string sys_net(const std::string& link, const std::string& file) {
