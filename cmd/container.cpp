@@ -21,6 +21,7 @@
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/logs.h"
 #include "orchestrator/containers/networking.h"
+#include "orchestrator/containers/volumes.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/terminal.h"
@@ -117,7 +118,7 @@ int start_and_attach(const ContainerStore& store, const ContainerRecord& record,
   const int code = containers::wait_container(store, record);
   if (record.auto_remove) {
     try {
-      containers::remove_container(store, store.find(record.id), true);
+      containers::remove_container(store, store.find(record.id), true, true);
     } catch (const Error&) {
       // Already removed.
     }
@@ -140,7 +141,7 @@ int run_run(const GlobalOptions& global, const RunFlags& flags) {
     // when the container could not start for another reason.
     int code = store.live_state(record.id).state.exit_code;
     if (code != 126 && code != 127) code = 125;
-    if (record.auto_remove) containers::remove_container(store, record, true);
+    if (record.auto_remove) containers::remove_container(store, record, true, true);
     std::cerr << "berth: error: " << e.what() << "\n";
     throw ExitCode(code);
   }
@@ -218,13 +219,14 @@ void run_restart(const GlobalOptions& global, const std::vector<std::string>& na
   }
 }
 
-void run_remove(const GlobalOptions& global, const std::vector<std::string>& names, bool force) {
+void run_remove(const GlobalOptions& global, const std::vector<std::string>& names, bool force,
+                bool volumes) {
   global.prepare();
   const ContainerStore store = store_of(global);
   std::string first_error;
   for (const auto& name : names) {
     try {
-      containers::remove_container(store, store.find(name), force);
+      containers::remove_container(store, store.find(name), force, volumes);
       std::cout << name << "\n";
     } catch (const Error& e) {
       // Docker removes what it can and reports each failure.
@@ -406,7 +408,9 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
     item["HostConfig"] = {{"Runtime", record.runtime},
                           {"AutoRemove", record.auto_remove},
                           {"NetworkMode", record.spec.network},
-                          {"PublishAllPorts", record.spec.publish_all}};
+                          {"PublishAllPorts", record.spec.publish_all},
+                          {"VolumesFrom", record.spec.volumes_from}};
+    item["Mounts"] = containers::mounts_json(store, record);
     nlohmann::ordered_json networks = nlohmann::ordered_json::object();
     nlohmann::ordered_json ports = nlohmann::ordered_json::object();
     if (const auto networking = containers::container_network(store, record.id)) {
@@ -559,8 +563,10 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
   rm->alias("remove");
   rm->add_option("container", *rm_names, "Names or ids")->required();
   rm->add_flag("-f,--force", *rm_force, "Kill a running container first");
-  rm->add_flag("-v,--volumes", *rm_volumes, "Remove anonymous volumes (none yet)");
-  rm->callback([&global, rm_names, rm_force] { run_remove(global, *rm_names, *rm_force); });
+  rm->add_flag("-v,--volumes", *rm_volumes, "Remove the container's anonymous volumes");
+  rm->callback([&global, rm_names, rm_force, rm_volumes] {
+    run_remove(global, *rm_names, *rm_force, *rm_volumes);
+  });
 
   auto list_flags = std::make_shared<ListFlags>();
   CLI::App* list = container->add_subcommand("ls", "List containers");
@@ -626,12 +632,22 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
 
   // What a container's monitor runs at its final exit (runtime/monitor.h): not for users.
   auto release_id = std::make_shared<std::string>();
-  CLI::App* release = container->add_subcommand("_release-network", "");
+  CLI::App* release = container->add_subcommand("_release", "");
+  release->alias("_release-network");  // the name monitors of older berth versions run
   release->group("");
   release->add_option("id", *release_id)->required();
   release->callback([&global, release_id] {
     global.prepare();
-    containers::disconnect_container(store_of(global), *release_id);
+    const ContainerStore store = store_of(global);
+    containers::disconnect_container(store, *release_id);
+    const ContainerRecord record = store.find(*release_id);
+    containers::release_volumes(store, record);
+    // --rm: the anonymous volumes go with the container, as with Docker.
+    if (record.auto_remove) {
+      for (const auto& line : containers::remove_anonymous_volumes(store, record)) {
+        std::cerr << "warning: " << line << "\n";
+      }
+    }
   });
 
   auto port_args = std::make_shared<std::vector<std::string>>();

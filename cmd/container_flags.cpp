@@ -85,41 +85,72 @@ runtime::RestartPolicy restart_of(const std::string& text) {
   return policy;
 }
 
-/// -v SRC:DST[:OPTS]. A SRC that is a path is a bind mount (relative to the current
-/// directory); a bare name is a named volume, which berth does not have yet.
+/// The mode words of -v that are mount options, as Docker takes them.
+bool propagation_word(std::string_view word) {
+  return word == "shared" || word == "rshared" || word == "slave" || word == "rslave" ||
+         word == "private" || word == "rprivate";
+}
+
+/// -v [SRC:]DST[:OPTS], Docker's rules: no SRC is an anonymous volume; a SRC that is a path
+/// (absolute, or relative to the current directory) is a bind, created as a directory when
+/// missing; a bare name is a named volume, made when it does not exist.
 runtime::MountSpec volume_of(const std::string& text, const std::string& cwd) {
   const auto parts = split(text, ':');
-  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    throw Error("invalid -v \"" + text + "\": expected SOURCE:TARGET[:ro]");
-  }
-  const std::string source(parts[0]);
-  if (source.front() != '/' && source.front() != '.' && source.front() != '~') {
-    throw Error("invalid -v \"" + text +
-                "\": named volumes are not supported yet; give a host path");
+  const auto invalid = [&](const std::string& why) {
+    return Error("invalid -v \"" + text + "\": " + why);
+  };
+  if (parts.size() > 3 ||
+      std::any_of(parts.begin(), parts.end(), [](std::string_view part) { return part.empty(); })) {
+    throw invalid("expected [SOURCE:]TARGET[:OPTIONS]");
   }
   runtime::MountSpec mount;
-  mount.type = runtime::MountSpec::Type::bind;
-  mount.source = fs::absolute(source, cwd);
-  mount.target = std::string(parts[1]);
-  if (parts.size() == 3) {
-    for (auto option : split(parts[2], ',')) {
-      if (option == "ro") {
-        mount.read_only = true;
-      } else if (option != "rw") {
-        mount.options.emplace_back(option);
-      }
+  mount.type = runtime::MountSpec::Type::volume;
+  std::string_view options;
+  if (parts.size() == 1) {
+    mount.target = std::string(parts[0]);
+  } else {
+    const std::string source(parts[0]);
+    mount.target = std::string(parts[1]);
+    if (parts.size() == 3) options = parts[2];
+    if (source.front() == '/' || source.front() == '.' || source.front() == '~') {
+      mount.type = runtime::MountSpec::Type::bind;
+      mount.source = fs::absolute(source, cwd);
+      mount.create_host_path = true;
+    } else {
+      mount.source = source;
     }
   }
-  if (!fs::is_file(mount.source) && !fs::is_directory(mount.source)) {
-    throw Error("invalid -v \"" + text + "\": " + mount.source + " does not exist");
+  if (!mount.target.starts_with("/")) throw invalid("the target must be an absolute path");
+  for (const std::string_view option : split(options, ',')) {
+    if (option.empty() || option == "rw" || option == "z" || option == "Z" ||
+        option == "consistent" || option == "cached" || option == "delegated") {
+      continue;  // SELinux labels and macOS consistency mean nothing here
+    }
+    if (option == "ro") {
+      mount.read_only = true;
+    } else if (option == "nocopy" && mount.type == runtime::MountSpec::Type::volume) {
+      mount.nocopy = true;
+    } else if (propagation_word(option) && mount.type == runtime::MountSpec::Type::bind) {
+      mount.options.emplace_back(option);
+    } else {
+      throw invalid("invalid mode: " + std::string(option));  // Docker's words
+    }
   }
   return mount;
 }
 
-/// --mount type=bind|tmpfs,source=...,target=...,readonly,tmpfs-size=...,tmpfs-mode=...
+/// --mount type=volume|bind|tmpfs,source=...,target=...,readonly,volume-nocopy,
+/// volume-subpath=...,bind-propagation=...,tmpfs-size=...,tmpfs-mode=...
 runtime::MountSpec mount_of(const std::string& text, const std::string& cwd) {
   runtime::MountSpec mount;
   std::string type = "volume";
+  const auto invalid = [&](const std::string& why) {
+    return Error("invalid --mount \"" + text + "\": " + why);
+  };
+  const auto flag = [](const std::string& value) {
+    return value.empty() || value == "true" || value == "1";
+  };
+  std::vector<std::string> only_for;  // fields that belong to one type: "volume", "bind", ...
   for (auto field : split(text, ',')) {
     const auto equals = field.find('=');
     const std::string key(field.substr(0, equals));
@@ -132,24 +163,47 @@ runtime::MountSpec mount_of(const std::string& text, const std::string& cwd) {
     } else if (key == "target" || key == "destination" || key == "dst") {
       mount.target = value;
     } else if (key == "readonly" || key == "ro") {
-      mount.read_only = value.empty() || value == "true" || value == "1";
+      mount.read_only = flag(value);
+    } else if (key == "consistency") {
+      continue;
+    } else if (key == "volume-nocopy") {
+      mount.nocopy = flag(value);
+      only_for.emplace_back("volume");
+    } else if (key == "volume-subpath") {
+      mount.subpath = value;
+      only_for.emplace_back("volume");
+    } else if (key == "bind-propagation") {
+      if (!propagation_word(value)) throw invalid("invalid propagation \"" + value + "\"");
+      mount.options.push_back(value);
+      only_for.emplace_back("bind");
+    } else if (key == "bind-nonrecursive") {
+      if (flag(value)) mount.options.emplace_back("bind");
+      only_for.emplace_back("bind");
     } else if (key == "tmpfs-size") {
       mount.tmpfs_size = bytes_of("--mount tmpfs-size", value);
+      only_for.emplace_back("tmpfs");
     } else if (key == "tmpfs-mode") {
       mount.tmpfs_mode = static_cast<std::uint32_t>(std::stoul(value, nullptr, 8));
+      only_for.emplace_back("tmpfs");
     } else {
-      throw Error("invalid --mount \"" + text + "\": unknown field \"" + key + "\"");
+      throw invalid("unknown field \"" + key + "\"");
     }
   }
-  if (mount.target.empty()) throw Error("invalid --mount \"" + text + "\": target is required");
+  for (const auto& owner : only_for) {
+    if (owner != type) throw invalid("a " + owner + " option with type=" + type);
+  }
+  if (mount.target.empty()) throw invalid("target is required");
+  if (!mount.target.starts_with("/")) throw invalid("the target must be an absolute path");
   if (type == "bind") {
-    if (mount.source.empty()) throw Error("invalid --mount \"" + text + "\": source is required");
+    if (mount.source.empty()) throw invalid("source is required");
     mount.source = fs::absolute(mount.source, cwd);
   } else if (type == "tmpfs") {
+    if (!mount.source.empty()) throw invalid("a tmpfs mount takes no source");
     mount.type = runtime::MountSpec::Type::tmpfs;
+  } else if (type == "volume") {
+    mount.type = runtime::MountSpec::Type::volume;
   } else {
-    throw Error("invalid --mount \"" + text + "\": type \"" + type +
-                "\" is not supported yet (bind, tmpfs)");
+    throw invalid("type \"" + type + "\" is not one of volume, bind, tmpfs");
   }
   return mount;
 }
@@ -238,11 +292,14 @@ void add_run_flags(CLI::App& command, RunFlags& flags) {
       ->allow_extra_args(false);
   command.add_flag("-P,--publish-all", flags.publish_all,
                    "Publish every exposed port on a free host port");
-  command.add_option("-v,--volume", flags.volumes, "Bind mount SOURCE:TARGET[:ro]")
+  command
+      .add_option("-v,--volume", flags.volumes, "Volume or bind mount [SOURCE:]TARGET[:OPTIONS]")
       ->allow_extra_args(false);
-  command.add_option("--mount", flags.mounts, "Mount (type=bind|tmpfs,...)")
+  command.add_option("--mount", flags.mounts, "Mount (type=volume|bind|tmpfs,...)")
       ->allow_extra_args(false);
   command.add_option("--tmpfs", flags.tmpfs, "tmpfs mount PATH[:OPTIONS]")->allow_extra_args(false);
+  command.add_option("--volumes-from", flags.volumes_from, "Mount another container's volumes")
+      ->allow_extra_args(false);
   command.add_option("-w,--workdir", flags.workdir, "Working directory in the container");
   command.add_option("-u,--user", flags.user, "User (name|uid[:group|gid])");
   command.add_option("--group-add", flags.group_add, "Additional groups")->allow_extra_args(false);
@@ -337,6 +394,7 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
     spec.mounts.push_back(volume_of(volume, working_directory));
   for (const auto& mount : flags.mounts) spec.mounts.push_back(mount_of(mount, working_directory));
   for (const auto& tmpfs : flags.tmpfs) spec.mounts.push_back(tmpfs_of(tmpfs));
+  spec.volumes_from = flags.volumes_from;
   spec.working_dir = flags.workdir;
   spec.user = flags.user;
   spec.group_add = flags.group_add;

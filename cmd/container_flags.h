@@ -21,6 +21,7 @@ struct RunFlags {
   std::vector<std::string> volumes;
   std::vector<std::string> mounts;
   std::vector<std::string> tmpfs;
+  std::vector<std::string> volumes_from;
   std::string workdir;
   std::string user;
   std::vector<std::string> group_add;

@@ -44,5 +44,6 @@ void add_config_command(CLI::App& app, const GlobalOptions& global);
 void add_image_command(CLI::App& app, const GlobalOptions& global);
 void add_container_command(CLI::App& app, const GlobalOptions& global);
 void add_network_command(CLI::App& app, const GlobalOptions& global);
+void add_volume_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -1,9 +1,7 @@
 #include "image/layer_unpack.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "image/archive_api.h"
 #include "image/tar_reader.h"
 #include "util/error.h"
+#include "util/safe_open.h"
 #include "util/sha256.h"
 
 namespace berth::image {
@@ -28,41 +27,6 @@ namespace {
 constexpr std::string_view k_whiteout_prefix = ".wh.";
 constexpr std::string_view k_opaque_whiteout = ".wh..wh..opq";
 constexpr const char* k_opaque_xattr = "trusted.overlay.opaque";
-
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-
- private:
-  int m_fd = -1;
-};
-
-/// openat2 confined to `dir`: `path` may not leave it, and no symlink is followed anywhere in
-/// it (ELOOP when one is met). The layer root cannot be redirected by the layer's content.
-Fd open_beneath(int dir, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  for (;;) {
-    const long fd =
-        ::syscall(SYS_openat2, dir, path.empty() ? "." : path.c_str(), &how, sizeof how);
-    // EAGAIN: a concurrent rename raced the lookup, which the kernel asks to retry.
-    if (fd < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    return Fd(static_cast<int>(fd));
-  }
-}
 
 /// "<dir>/<name>" as /proc sees it, for the calls that have no *at form (lsetxattr).
 std::string proc_path(int dir, const std::string& name) {

@@ -166,6 +166,8 @@ bool cgroup_v1_host() {
 void remove_cgroup(const std::string& cgroups_path) {
   const std::string relative = relative_cgroup(cgroups_path);
   std::string failure;
+  // Never while a runtime is between making a parent and its own cgroup below it.
+  const FileLock no_creation = cgroup_creation_lock(true);
   for (const auto& mount : cgroup_mounts()) {
     const std::string dir = mount.path + "/" + relative;
     if (const int error = remove_tree(dir); error != 0 && error != ENOENT) {
@@ -187,6 +189,11 @@ void remove_cgroup(const std::string& cgroups_path) {
   if (!failure.empty()) {
     throw Error(failure);
   }
+}
+
+FileLock cgroup_creation_lock(bool exclusive) {
+  constexpr const char* k_lock_dir = "/sys/fs/cgroup";
+  return exclusive ? FileLock(k_lock_dir) : FileLock(k_lock_dir, FileLock::Shared{});
 }
 
 std::vector<std::string> cgroup_dirs(const std::string& cgroups_path) {

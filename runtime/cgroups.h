@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/file_lock.h"
+
 namespace berth::runtime {
 
 /// The one-line reason crun cannot run on this host, or nullopt when it can. crun refuses a
@@ -23,6 +25,14 @@ bool cgroup_v1_host();
 /// Throws berth::Error naming the directory when the cgroup itself cannot be removed (a
 /// process still in it).
 void remove_cgroup(const std::string& cgroups_path);
+
+/// Held shared while a runtime creates a container (and with it the container's cgroup and
+/// any missing parents), exclusive while remove_cgroup removes emptied parents: a parent
+/// removed between a runtime's mkdir of it and its first write into it fails that create
+/// (runc: `write /sys/fs/cgroup/cpuset/berth/cpuset.cpus: no such device`). Host-wide, a
+/// flock on /sys/fs/cgroup itself, since every berth root shares the /berth parents; it
+/// leaves no file behind.
+FileLock cgroup_creation_lock(bool exclusive = false);
 
 /// The directories that exist for `cgroups_path`, one per hierarchy that has it.
 std::vector<std::string> cgroup_dirs(const std::string& cgroups_path);

@@ -14,12 +14,33 @@ namespace berth::runtime {
 struct MountSpec {
   enum class Type { bind, volume, tmpfs };
   Type type = Type::bind;
-  std::string source;  // host path (bind), volume directory (volume); empty for tmpfs
+  /// The host path (bind) or the volume's name (volume: its directory is found at each
+  /// start); empty for tmpfs.
+  std::string source;
   std::string target;  // absolute path in the container
   bool read_only = false;
   std::vector<std::string> options;        // extra mount options ("nosuid", "rprivate", ...)
   std::optional<std::int64_t> tmpfs_size;  // bytes
   std::optional<std::uint32_t> tmpfs_mode;
+  /// Volume: made for this container (`-v /path`, the image's VOLUME), so removed with it by
+  /// `rm -v` and `--rm`.
+  bool anonymous = false;
+  bool nocopy = false;  // volume: no copy-up of the image's content
+  std::string subpath;  // volume: only this path of it is mounted
+  /// Bind: a missing source is made a directory at start (`-v`, compose's short syntax);
+  /// otherwise it is an error, as with `--mount`.
+  bool create_host_path = false;
+};
+
+/// A file berth writes for a container at create and mounts read-only at `target` (the
+/// content of a compose secret or config). Its content never enters the container's record;
+/// the file is kept beside it, in a directory only root can enter.
+struct InjectedFile {
+  std::string target;  // absolute path in the container
+  std::string content;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint32_t mode = 0444;
 };
 
 struct Ulimit {
@@ -84,6 +105,9 @@ struct ContainerSpec {
   std::vector<std::string> security_opt;  // "seccomp=unconfined", "no-new-privileges"
 
   std::vector<MountSpec> mounts;
+  /// --volumes-from entries as given ("other[:ro|:rw]"); create copies their mounts into
+  /// `mounts`, so this is kept for inspect only.
+  std::vector<std::string> volumes_from;
   std::vector<DeviceSpec> devices;
   std::map<std::string, std::string> sysctls;
   std::vector<Ulimit> ulimits;

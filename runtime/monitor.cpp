@@ -36,9 +36,9 @@
 #include "runtime/container_state.h"
 #include "runtime/oci_runtime.h"
 #include "runtime/rootfs.h"
-#include "runtime/trash.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/trash.h"
 #include "util/unique_fd.h"
 
 extern char** environ;
@@ -620,6 +620,7 @@ void Monitor::start_container() {
   // its exit status would be lost. A created init waits for `start`, by which time it is
   // ours.
   try {
+    const FileLock creating = cgroup_creation_lock();
     m_runtime->create(
         m_config.id, m_config.bundle,
         Stdio{in_read ? in_read.get() : m_devnull.get(), tty ? m_devnull.get() : out_write.get(),

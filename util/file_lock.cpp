@@ -25,15 +25,24 @@ int open_lock_file(const std::string& path) {
   return fd;
 }
 
+/// Waits for the lock of `operation` (LOCK_EX or LOCK_SH) on `fd`; closes it on failure.
+void wait_for_lock(int fd, int operation, const std::string& path) {
+  while (::flock(fd, operation) != 0) {
+    if (errno == EINTR) continue;
+    const std::string message = fmt::format("{}: cannot lock: {}", path, std::strerror(errno));
+    ::close(fd);
+    throw Error(message);
+  }
+}
+
 }  // namespace
 
 FileLock::FileLock(const std::string& path) : m_fd(open_lock_file(path)) {
-  while (::flock(m_fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    const std::string message = fmt::format("{}: cannot lock: {}", path, std::strerror(errno));
-    ::close(m_fd);
-    throw Error(message);
-  }
+  wait_for_lock(m_fd, LOCK_EX, path);
+}
+
+FileLock::FileLock(const std::string& path, Shared) : m_fd(open_lock_file(path)) {
+  wait_for_lock(m_fd, LOCK_SH, path);
 }
 
 FileLock::FileLock(const std::string& path, TryOnly) : m_fd(open_lock_file(path)) {

@@ -1,5 +1,5 @@
-// An exclusive flock(2) held for the lifetime of an object. The lock dies with the process,
-// so a crash never leaves anything locked.
+// A flock(2) held for the lifetime of an object, exclusive unless asked to be shared. The lock dies
+// with the process, so a crash never leaves anything locked.
 #pragma once
 
 #include <string>
@@ -14,6 +14,9 @@ class FileLock {
   struct TryOnly {};
   /// Takes the lock only when nobody holds it; held() says whether it did.
   FileLock(const std::string& path, TryOnly);
+  struct Shared {};
+  /// A shared lock: any number of holders at once, none while an exclusive one is held.
+  FileLock(const std::string& path, Shared);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

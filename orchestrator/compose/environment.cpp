@@ -26,6 +26,12 @@ void Environment::set_default(const std::string& key, const std::string& value) 
   if (!get(key)) m_shell[key] = value;
 }
 
+std::map<std::string, std::string> Environment::all() const {
+  std::map<std::string, std::string> values(m_files.begin(), m_files.end());
+  for (const auto& [key, value] : m_shell) values[key] = value;
+  return values;
+}
+
 std::optional<std::string> Environment::get(std::string_view key) const {
   if (auto it = m_shell.find(std::string(key)); it != m_shell.end()) return it->second;
   if (auto it = m_files.find(key); it != m_files.end()) return it->second;

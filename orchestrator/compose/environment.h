@@ -33,6 +33,9 @@ class Environment {
   /// A Lookup for interpolate() bound to this environment (which must outlive it).
   Lookup lookup() const;
 
+  /// Every variable: the env files' values with the shell's over them.
+  std::map<std::string, std::string> all() const;
+
   /// The shell's variables only (env files excluded), as environment `KEY` entries need.
   const std::map<std::string, std::string>& shell() const { return m_shell; }
 

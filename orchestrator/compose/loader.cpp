@@ -370,6 +370,7 @@ Project load_project(const LoadOptions& options) {
   validate_model(model);
   project.start_order = start_order(model);
   project.model = model;
+  project.environment = env.all();
   return project;
 }
 

@@ -25,6 +25,9 @@ struct Project {
   /// services of inactive profiles removed. Top-level keys: name, services, networks,
   /// volumes, secrets, configs, and x- extensions.
   YAML::Node model;
+  /// The variables the project was interpolated with (env files, the shell's over them):
+  /// what `environment:` sources of secrets and configs read.
+  std::map<std::string, std::string> environment;
   /// Services in start order (dependencies first); names sorted among equals.
   std::vector<std::string> start_order;
 

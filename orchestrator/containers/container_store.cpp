@@ -53,6 +53,10 @@ json mount_json(const runtime::MountSpec& mount) {
               {"options", mount.options}};
   if (mount.tmpfs_size) out["tmpfs_size"] = *mount.tmpfs_size;
   if (mount.tmpfs_mode) out["tmpfs_mode"] = *mount.tmpfs_mode;
+  if (mount.anonymous) out["anonymous"] = true;
+  if (mount.nocopy) out["nocopy"] = true;
+  if (!mount.subpath.empty()) out["subpath"] = mount.subpath;
+  if (mount.create_host_path) out["create_host_path"] = true;
   return out;
 }
 
@@ -68,6 +72,10 @@ runtime::MountSpec mount_from(const json& value) {
   mount.options = value.value("options", std::vector<std::string>{});
   if (value.contains("tmpfs_size")) mount.tmpfs_size = value["tmpfs_size"].get<std::int64_t>();
   if (value.contains("tmpfs_mode")) mount.tmpfs_mode = value["tmpfs_mode"].get<std::uint32_t>();
+  mount.anonymous = value.value("anonymous", false);
+  mount.nocopy = value.value("nocopy", false);
+  mount.subpath = value.value("subpath", "");
+  mount.create_host_path = value.value("create_host_path", false);
   return mount;
 }
 
@@ -107,6 +115,7 @@ json to_json(const runtime::ContainerSpec& spec) {
   out["security_opt"] = spec.security_opt;
   out["mounts"] = json::array();
   for (const auto& mount : spec.mounts) out["mounts"].push_back(mount_json(mount));
+  if (!spec.volumes_from.empty()) out["volumes_from"] = spec.volumes_from;
   out["devices"] = json::array();
   for (const auto& device : spec.devices) {
     out["devices"].push_back({{"host_path", device.host_path},
@@ -177,6 +186,7 @@ runtime::ContainerSpec spec_from_json(const json& in) {
   spec.security_opt = in.value("security_opt", std::vector<std::string>{});
   for (const auto& mount : in.value("mounts", json::array()))
     spec.mounts.push_back(mount_from(mount));
+  spec.volumes_from = in.value("volumes_from", std::vector<std::string>{});
   for (const auto& device : in.value("devices", json::array())) {
     spec.devices.push_back({device.value("host_path", ""), device.value("container_path", ""),
                             device.value("permissions", "rwm")});

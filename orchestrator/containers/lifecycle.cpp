@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "network/netlink.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/observe.h"
+#include "orchestrator/containers/volumes.h"
 #include "runtime/cgroups.h"
 #include "runtime/console_socket.h"
 #include "runtime/monitor.h"
@@ -35,8 +37,9 @@
 #include "runtime/oci_spec.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp_bpf.h"
-#include "runtime/trash.h"
+#include "util/trash.h"
 #include "util/error.h"
+#include "util/file_lock.h"
 #include "util/fs.h"
 #include "util/terminal.h"
 
@@ -143,6 +146,35 @@ void copy_etc_files(const ContainerPaths& paths, const JoinedNetwork& joined) {
   stdfs::create_directories(paths.etc());
   for (const char* name : {"hostname", "hosts", "resolv.conf"}) {
     write_file(paths.etc() + "/" + name, fs::read_file(joined.etc_dir + "/" + name));
+  }
+}
+
+/// The files of CreateOptions::files, as `<dir>/<index>` with their owners and modes, in a
+/// directory only root enters: a secret is readable inside the container, never by the
+/// host's other users.
+void write_injected_files(const std::string& dir, const std::vector<runtime::InjectedFile>& files) {
+  if (files.empty()) return;
+  stdfs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string path = fmt::format("{}/{}", dir, i);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
+    const std::string& content = files[i].content;
+    bool written = true;
+    for (std::size_t done = 0; done < content.size();) {
+      const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        written = false;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    const bool owned = ::fchown(fd, files[i].uid, files[i].gid) == 0 &&
+                       ::fchmod(fd, files[i].mode) == 0;
+    ::close(fd);
+    if (!written || !owned) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
   }
 }
 
@@ -341,7 +373,7 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   if (options.runtime != "crun" && options.runtime != "runc") {
     throw Error("unknown runtime \"" + options.runtime + "\": expected crun or runc");
   }
-  runtime::sweep_trash(store.trash_dir());
+  sweep_trash(store.trash_dir());
   auto found = images.find(spec.image);
   if (!found && options.pull_missing) {
     std::cerr << "Unable to find image '" << spec.image << "' locally\n";
@@ -372,10 +404,28 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   record.auto_remove = options.auto_remove;
   record.image_config = config.raw.value("config", json::object());
   record.spec = std::move(spec);
+  // The injected files' mounts, whose sources are written once the record's directory is.
+  const std::string files_dir = store.paths(record.id).record_dir + "/files";
+  std::vector<runtime::MountSpec> injected;
+  for (std::size_t i = 0; i < options.files.size(); ++i) {
+    runtime::MountSpec mount;
+    mount.source = fmt::format("{}/{}", files_dir, i);
+    mount.target = options.files[i].target;
+    mount.read_only = true;
+    injected.push_back(std::move(mount));
+  }
   // Built once now, so a mistake in the spec is reported by create, not by a later start.
   // Without the seccomp profile: it is berth's data, not the user's, and parsing it is the
   // dearest part of the build, which start does again anyway.
   runtime::ContainerSpec checked = record.spec;
+  checked.mounts.insert(checked.mounts.end(), injected.begin(), injected.end());
+  for (auto& mount : checked.mounts) {
+    // Volumes are found or made below and resolved at start; any absolute path serves.
+    if (mount.type == runtime::MountSpec::Type::volume) {
+      mount.type = runtime::MountSpec::Type::bind;
+      mount.source = "/nonexistent";
+    }
+  }
   if (joins_networks(checked)) checked.network = network::netns_path(network::netns_name(record.id));
   // Whose namespace is joined is known at start; any path serves the check.
   if (joined_container(checked)) checked.network = "/proc/self/ns/net";
@@ -387,15 +437,32 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
   published_ports(record);  // an exposed port -P cannot publish is an error now, not at start
   check_networks(store, record.spec);
 
-  store.claim_name(record.name, record.id);
+  // Held until the record names its volumes: a `volume rm` in between would take one.
+  const volume::VolumeStore volumes = volume_store(store);
+  const FileLock volumes_lock = volumes.lock_shared();
+  const std::vector<std::string> made_volumes =
+      prepare_volumes(store, volumes, record.spec, record.image_config);
+  record.spec.mounts.insert(record.spec.mounts.end(), injected.begin(), injected.end());
+  bool name_claimed = false;
   try {
+    store.claim_name(record.name, record.id);
+    name_claimed = true;
     const ContainerPaths paths = store.paths(record.id);
     stdfs::create_directories(paths.upper());
     stdfs::create_directories(paths.work());
+    write_injected_files(files_dir, options.files);
     store.save(record);
   } catch (...) {
-    store.release_name(record.name);
-    store.remove_dirs(record.id);
+    if (name_claimed) {
+      store.release_name(record.name);
+      store.remove_dirs(record.id);
+    }
+    for (const auto& name : made_volumes) {
+      try {
+        volumes.remove(name);
+      } catch (const std::exception&) {
+      }
+    }
     throw;
   }
   return record;
@@ -409,21 +476,24 @@ void launch(const ContainerStore& store, const ContainerRecord& record,
             const runtime::ContainerSpec& oci_input, const std::string& berth_executable,
             const StartOptions& options, bool networked) {
   const ContainerPaths paths = store.paths(record.id);
-  json spec = runtime::build_oci_spec(oci_input, record.image_config,
-                                      spec_context(store, record, paths.etc()));
-  if (record.spec.tty && options.console_size) {
-    spec["process"]["consoleSize"] = {{"height", options.console_size->first},
-                                      {"width", options.console_size->second}};
-  }
-  if (record.runtime == "crun") {
-    runtime::add_precompiled_seccomp(spec, store.root() + "/seccomp");
-  }
-  write_file(paths.bundle() + "/config.json", spec.dump());
-
   runtime::unmount_rootfs(paths.rootfs());
   runtime::mount_overlay(record.lower_dirs, paths.upper(), paths.work(), paths.rootfs(),
                          paths.links());
   try {
+    // Volumes after the root: copy-up reads the image's content through it.
+    runtime::ContainerSpec resolved = oci_input;
+    resolved.mounts = resolve_mounts(store, record, paths.rootfs());
+    json spec = runtime::build_oci_spec(resolved, record.image_config,
+                                        spec_context(store, record, paths.etc()));
+    if (record.spec.tty && options.console_size) {
+      spec["process"]["consoleSize"] = {{"height", options.console_size->first},
+                                        {"width", options.console_size->second}};
+    }
+    if (record.runtime == "crun") {
+      runtime::add_precompiled_seccomp(spec, store.root() + "/seccomp");
+    }
+    write_file(paths.bundle() + "/config.json", spec.dump());
+
     runtime::MonitorConfig monitor;
     monitor.id = record.id;
     monitor.runtime = record.runtime;
@@ -445,10 +515,11 @@ void launch(const ContainerStore& store, const ContainerRecord& record,
     monitor.tty = record.spec.tty;
     monitor.stdin_open = record.spec.interactive;
     monitor.stdin_once = options.stdin_once;
-    if (networked) {
-      monitor.final_exit_command = {berth_executable, "--root",  store.root(),
+    if (networked || volumes_need_release(store, record) ||
+        (record.auto_remove && has_anonymous_volumes(record))) {
+      monitor.final_exit_command = {berth_executable, "--root",   store.root(),
                                     "--runroot",      store.runroot(), "container",
-                                    "_release-network", record.id};
+                                    "_release",       record.id};
     }
     if (record.auto_remove) {
       // What remove_container does after the unmount, in its order: the record first, so
@@ -684,9 +755,11 @@ void release_container(const ContainerStore& store, const ContainerRecord& recor
   runtime::unmount_rootfs(paths.rootfs());
   runtime::remove_cgroup(cgroups_path(record.id));
   disconnect_container(store, record.id);
+  release_volumes(store, record);
 }
 
-void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force) {
+void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force,
+                      bool remove_volumes) {
   const auto live = store.live_state(record.id);
   if (is_active(live.state.status)) {
     if (!force) {
@@ -707,8 +780,13 @@ void remove_container(const ContainerStore& store, const ContainerRecord& record
   release_container(store, record);
   store.release_name(record.name);
   store.remove_dirs(record.id);
+  if (remove_volumes) {
+    for (const auto& line : remove_anonymous_volumes(store, record)) {
+      std::cerr << "warning: " << line << "\n";
+    }
+  }
   // What a --rm monitor killed while deleting left behind.
-  runtime::sweep_trash(store.trash_dir());
+  sweep_trash(store.trash_dir());
 }
 
 }  // namespace berth::containers

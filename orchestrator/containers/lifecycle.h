@@ -18,6 +18,8 @@ struct CreateOptions {
   std::string runtime = "crun";  // or "runc"
   bool auto_remove = false;      // --rm: the container goes when it stops
   bool pull_missing = true;      // pull an image that is not in the store, as Docker does
+  /// Files written for the container and mounted read-only (compose secrets and configs).
+  std::vector<runtime::InjectedFile> files;
 };
 
 /// Resolves the image (pulling it when missing and allowed), claims the name and saves the
@@ -68,8 +70,11 @@ void kill_container(const ContainerStore& store, const ContainerRecord& record, 
 int wait_container(const ContainerStore& store, const ContainerRecord& record);
 
 /// Removes a stopped container: runtime state, mounts, cgroups, directories, name. A running
-/// one needs `force` (it is killed first), else berth::Error with Docker's text.
-void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force);
+/// one needs `force` (it is killed first), else berth::Error with Docker's text. With
+/// `remove_volumes` (rm -v), its anonymous volumes go too, unless another container uses one
+/// (a warning on standard error says so).
+void remove_container(const ContainerStore& store, const ContainerRecord& record, bool force,
+                      bool remove_volumes = false);
 
 struct ExecOptions {
   std::vector<std::string> args;

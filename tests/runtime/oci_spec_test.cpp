@@ -26,6 +26,21 @@
 namespace berth::runtime {
 namespace {
 
+/// A mount as the tests write one: the fields in MountSpec's order, the volume ones left out.
+MountSpec mount(MountSpec::Type type, std::string source, std::string target, bool read_only,
+                std::vector<std::string> options = {}, std::optional<std::int64_t> size = {},
+                std::optional<std::uint32_t> mode = {}) {
+  MountSpec spec;
+  spec.type = type;
+  spec.source = std::move(source);
+  spec.target = std::move(target);
+  spec.read_only = read_only;
+  spec.options = std::move(options);
+  spec.tmpfs_size = size;
+  spec.tmpfs_mode = mode;
+  return spec;
+}
+
 using nlohmann::json;
 using testing::error_of;
 using testing::TempDir;
@@ -407,10 +422,10 @@ TEST(OciSpecMounts, ShmSize) {
 TEST(OciSpecMounts, UserBindsAndVolumesSortedParentsFirst) {
   ContainerSpec spec = test_spec();
   spec.mounts = {
-      {MountSpec::Type::bind, "/srv/conf", "/data/conf", true, {}, {}, {}},
-      {MountSpec::Type::volume, "/var/lib/berth/volumes/p_data", "/data", false, {}, {}, {}},
-      {MountSpec::Type::bind, "/srv/x", "/x", false, {"rshared", "nosuid"}, {}, {}},
-      {MountSpec::Type::bind, "/srv/y", "/y", false, {"bind", "ro"}, {}, {}},
+      mount(MountSpec::Type::bind, "/srv/conf", "/data/conf", true, {}, {}, {}),
+      mount(MountSpec::Type::volume, "/var/lib/berth/volumes/p_data", "/data", false, {}, {}, {}),
+      mount(MountSpec::Type::bind, "/srv/x", "/x", false, {"rshared", "nosuid"}, {}, {}),
+      mount(MountSpec::Type::bind, "/srv/y", "/y", false, {"bind", "ro"}, {}, {}),
   };
   const json oci = build(spec);
   const Strings all = destinations(oci);
@@ -429,8 +444,9 @@ TEST(OciSpecMounts, UserBindsAndVolumesSortedParentsFirst) {
 
 TEST(OciSpecMounts, Tmpfs) {
   ContainerSpec spec = test_spec();
-  MountSpec run{MountSpec::Type::tmpfs, "", "/run", false, {}, 64 * 1024 * 1024, 01777};
-  MountSpec cache{MountSpec::Type::tmpfs, "", "/cache", true, {"exec", "uid=1000"}, 1000, {}};
+  MountSpec run = mount(MountSpec::Type::tmpfs, "", "/run", false, {}, 64 * 1024 * 1024, 01777);
+  MountSpec cache =
+      mount(MountSpec::Type::tmpfs, "", "/cache", true, {"exec", "uid=1000"}, 1000, {});
   spec.mounts = {run, cache};
   const json oci = build(spec);
   EXPECT_EQ(
@@ -445,8 +461,8 @@ TEST(OciSpecMounts, Tmpfs) {
 
 TEST(OciSpecMounts, UserMountReplacesADefaultAndTheEtcFile) {
   ContainerSpec spec = test_spec();
-  spec.mounts = {{MountSpec::Type::tmpfs, "", "/dev/shm", false, {}, 1 << 20, {}},
-                 {MountSpec::Type::bind, "/srv/hosts", "/etc/hosts", true, {}, {}, {}}};
+  spec.mounts = {mount(MountSpec::Type::tmpfs, "", "/dev/shm", false, {}, 1 << 20, {}),
+                 mount(MountSpec::Type::bind, "/srv/hosts", "/etc/hosts", true, {}, {}, {})};
   const json oci = build(spec);
   const Strings all = destinations(oci);
   EXPECT_EQ(std::count(all.begin(), all.end(), "/dev/shm"), 1);
@@ -457,7 +473,7 @@ TEST(OciSpecMounts, UserMountReplacesADefaultAndTheEtcFile) {
 
 TEST(OciSpecMounts, UserDevReplacesEverythingUnderDev) {
   ContainerSpec spec = test_spec();
-  spec.mounts = {{MountSpec::Type::bind, "/dev", "/dev", false, {}, {}, {}}};
+  spec.mounts = {mount(MountSpec::Type::bind, "/dev", "/dev", false, {}, {}, {})};
   SpecContext context = test_context();
   context.etc_dir.clear();
   EXPECT_EQ(destinations(build(spec, json::object(), context)),
@@ -481,24 +497,24 @@ TEST(OciSpecMounts, Errors) {
     spec.mounts = {std::move(mount)};
     return build_error(spec);
   };
-  EXPECT_EQ(error({MountSpec::Type::bind, "/srv", "data", false, {}, {}, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::bind, "/srv", "data", false, {}, {}, {})),
             "invalid mount target \"data\": must be absolute");
-  EXPECT_EQ(error({MountSpec::Type::bind, "srv", "/data", false, {}, {}, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::bind, "srv", "/data", false, {}, {}, {})),
             "invalid mount source \"srv\": must be absolute");
-  EXPECT_EQ(error({MountSpec::Type::volume, "", "/data", false, {}, {}, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::volume, "", "/data", false, {}, {}, {})),
             "invalid mount source \"\": must be absolute");
-  EXPECT_EQ(error({MountSpec::Type::bind, "/srv", "/", false, {}, {}, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::bind, "/srv", "/", false, {}, {}, {})),
             "invalid mount target \"/\": cannot mount over the root");
-  EXPECT_EQ(error({MountSpec::Type::tmpfs, "", "/t", false, {}, 0, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::tmpfs, "", "/t", false, {}, 0, {})),
             "invalid tmpfs size 0 for \"/t\": must be positive");
-  EXPECT_EQ(error({MountSpec::Type::tmpfs, "", "/t", false, {}, {}, 010000}),
+  EXPECT_EQ(error(mount(MountSpec::Type::tmpfs, "", "/t", false, {}, {}, 010000)),
             "invalid tmpfs mode 10000 for \"/t\": above 7777");
-  EXPECT_EQ(error({MountSpec::Type::bind, "/srv", "/t", false, {}, 4096, {}}),
+  EXPECT_EQ(error(mount(MountSpec::Type::bind, "/srv", "/t", false, {}, 4096, {})),
             "invalid mount \"/t\": tmpfs size and mode need a tmpfs mount");
 
   ContainerSpec spec = test_spec();
-  spec.mounts = {{MountSpec::Type::bind, "/a", "/data", false, {}, {}, {}},
-                 {MountSpec::Type::bind, "/b", "/data/", false, {}, {}, {}}};
+  spec.mounts = {mount(MountSpec::Type::bind, "/a", "/data", false, {}, {}, {}),
+                 mount(MountSpec::Type::bind, "/b", "/data/", false, {}, {}, {})};
   EXPECT_EQ(build_error(spec), "duplicate mount target \"/data\"");
 }
 
@@ -1069,7 +1085,7 @@ TEST_F(OciSpecCrun, LimitsMountsAndInit) {
   spec.pids_limit = 50;
   spec.cpus = 0.5;
   spec.read_only = true;
-  spec.mounts = {{MountSpec::Type::tmpfs, "", "/tmp/w", false, {}, 1 << 20, 0755}};
+  spec.mounts = {mount(MountSpec::Type::tmpfs, "", "/tmp/w", false, {}, 1 << 20, 0755)};
   const CrunResult result = run(spec);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   // Under the init, the shell is PID 2; the v1 limits are the cgroup's.

@@ -1,4 +1,4 @@
-#include "runtime/trash.h"
+#include "util/trash.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "tests/support/run_berth.h"
 #include "util/fs.h"
 
-namespace berth::runtime {
+namespace berth {
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -29,8 +29,7 @@ TEST(Trash, AMovedPathIsOutOfSightAndNamesItsDeleter) {
   ASSERT_TRUE(moved.has_value());
   EXPECT_FALSE(stdfs::exists(dir.path() + "/container"));
   EXPECT_TRUE(fs::is_file(*moved + "/a/b/file"));
-  EXPECT_EQ(stdfs::path(*moved).filename().string().rfind(std::to_string(::getpid()) + ".", 0),
-            0u);
+  EXPECT_EQ(stdfs::path(*moved).filename().string().rfind(std::to_string(::getpid()) + ".", 0), 0u);
   // Ours, and we are alive: a sweep leaves it to us.
   sweep_trash(dir.path() + "/trash");
   EXPECT_TRUE(fs::is_file(*moved + "/a/b/file"));
@@ -66,4 +65,4 @@ TEST(Trash, ASweepDeletesWhatADeadProcessLeft) {
 }
 
 }  // namespace
-}  // namespace berth::runtime
+}  // namespace berth

@@ -1,4 +1,4 @@
-#include "runtime/trash.h"
+#include "util/trash.h"
 
 #include <unistd.h>
 
@@ -9,20 +9,23 @@
 
 #include <fmt/format.h>
 
-#include "runtime/container_state.h"
+#include "util/process.h"
 
-namespace berth::runtime {
+namespace berth {
 
 namespace stdfs = std::filesystem;
 
-std::optional<std::string> move_to_trash(const std::string& path, const std::string& trash_dir) {
+std::string new_trash_entry(const std::string& trash_dir) {
   static std::atomic<unsigned> counter{0};
   const int pid = ::getpid();
-  const std::string target =
-      fmt::format("{}/{}.{}.{}", trash_dir, pid, process_start_time(pid).value_or(0), counter++);
-  std::error_code error;
-  stdfs::create_directories(trash_dir, error);
-  if (error || std::rename(path.c_str(), target.c_str()) != 0) {
+  std::error_code ignored;
+  stdfs::create_directories(trash_dir, ignored);
+  return fmt::format("{}/{}.{}.{}", trash_dir, pid, process_start_time(pid).value_or(0), counter++);
+}
+
+std::optional<std::string> move_to_trash(const std::string& path, const std::string& trash_dir) {
+  const std::string target = new_trash_entry(trash_dir);
+  if (std::rename(path.c_str(), target.c_str()) != 0) {
     return std::nullopt;
   }
   return target;
@@ -46,4 +49,4 @@ void sweep_trash(const std::string& trash_dir) {
   }
 }
 
-}  // namespace berth::runtime
+}  // namespace berth
