@@ -7,6 +7,7 @@
 
 #include "network/ports.h"
 #include "orchestrator/compose/units.h"
+#include "runtime/restart_policy.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/shell_words.h"
@@ -56,33 +57,6 @@ void add_env_file(std::vector<std::string>& env, const std::string& path) {
       throw Error(path + ":" + std::to_string(number) + ": " + e.what());
     }
   }
-}
-
-runtime::RestartPolicy restart_of(const std::string& text) {
-  runtime::RestartPolicy policy;
-  const auto colon = text.find(':');
-  const std::string name = text.substr(0, colon);
-  if (name == "no" || name.empty()) {
-    policy.name = runtime::RestartPolicy::Name::no;
-  } else if (name == "always") {
-    policy.name = runtime::RestartPolicy::Name::always;
-  } else if (name == "unless-stopped") {
-    policy.name = runtime::RestartPolicy::Name::unless_stopped;
-  } else if (name == "on-failure") {
-    policy.name = runtime::RestartPolicy::Name::on_failure;
-  } else {
-    throw Error("invalid --restart \"" + text +
-                "\": expected no, always, unless-stopped or on-failure[:max-retries]");
-  }
-  if (colon != std::string::npos) {
-    const std::string count = text.substr(colon + 1);
-    if (policy.name != runtime::RestartPolicy::Name::on_failure || count.empty() ||
-        count.find_first_not_of("0123456789") != std::string::npos) {
-      throw Error("invalid --restart \"" + text + "\": only on-failure takes a retry count");
-    }
-    policy.max_retries = std::stoi(count);
-  }
-  return policy;
 }
 
 /// The mode words of -v that are mount options, as Docker takes them.
@@ -400,7 +374,11 @@ runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working
   spec.group_add = flags.group_add;
   spec.interactive = flags.interactive;
   spec.tty = flags.tty;
-  spec.restart = restart_of(flags.restart);
+  try {
+    spec.restart = runtime::restart_policy_of(flags.restart);
+  } catch (const Error& e) {
+    wrap(e, "--restart");
+  }
   if (flags.auto_remove && spec.restart.name != runtime::RestartPolicy::Name::no) {
     throw Error("conflicting options: --restart and --rm");
   }

@@ -216,7 +216,7 @@ TEST_P(ContainerCli, NamesAreUniqueAndErrorsAreOneLine) {
   EXPECT_EQ(image.exit_code, 1);
   auto bad_restart = berth({"container", "run", "--restart", "sometimes", "bb:1", "true"});
   EXPECT_EQ(bad_restart.err,
-            "berth: error: invalid --restart \"sometimes\": expected no, always, "
+            "berth: error: --restart: invalid restart policy \"sometimes\": expected no, always, "
             "unless-stopped or on-failure[:max-retries]\n");
   EXPECT_EQ(berth({"container", "rm", "dup"}).exit_code, 0);
 }

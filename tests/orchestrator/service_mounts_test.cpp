@@ -4,9 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "orchestrator/compose/loader.h"
+#include "tests/orchestrator/project_fixture.h"
 #include "tests/support/error_of.h"
-#include "tests/support/run_berth.h"
 
 namespace berth::orchestrator {
 namespace {
@@ -15,20 +14,7 @@ using runtime::MountSpec;
 using testing::error_of;
 using ::testing::HasSubstr;
 
-class ServiceMounts : public ::testing::Test {
- protected:
-  compose::Project load(const std::string& yaml, std::map<std::string, std::string> env = {}) {
-    m_dir.write("compose.yaml", yaml);
-    compose::LoadOptions options;
-    options.working_dir = m_dir.path();
-    options.project_name = "shop";
-    env.emplace("HOME", "/home/user");
-    options.environment = env;
-    return compose::load_project(options);
-  }
-
-  testing::TempDir m_dir;
-};
+class ServiceMounts : public testing::ProjectTest {};
 
 TEST_F(ServiceMounts, ProjectVolumesHaveComposesNamesAndLabels) {
   const auto project = load(R"(
