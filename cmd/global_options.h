@@ -45,5 +45,6 @@ void add_image_command(CLI::App& app, const GlobalOptions& global);
 void add_container_command(CLI::App& app, const GlobalOptions& global);
 void add_network_command(CLI::App& app, const GlobalOptions& global);
 void add_volume_command(CLI::App& app, const GlobalOptions& global);
+void add_compose_commands(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   berth::cmd::add_container_command(app, global);
   berth::cmd::add_network_command(app, global);
   berth::cmd::add_volume_command(app, global);
+  berth::cmd::add_compose_commands(app, global);
 
   try {
     app.parse(argc, argv);

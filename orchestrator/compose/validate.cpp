@@ -96,6 +96,12 @@ void check_service(const YAML::Node& model, const std::string& name, const YAML:
 
 }  // namespace
 
+long service_replicas(const YAML::Node& model, const std::string& service) {
+  const YAML::Node services = model["services"];
+  const YAML::Node definition = services ? services[service] : YAML::Node();
+  return definition ? replicas_of(service, definition) : 0;
+}
+
 void validate_model(const YAML::Node& model) {
   const YAML::Node services = model["services"];
   if (!services) return;

@@ -16,6 +16,10 @@ namespace berth::compose {
 /// that disagree.
 void validate_model(const YAML::Node& model);
 
+/// How many containers the service runs: `scale`, else `deploy.replicas`, else 1 (the model
+/// is validated: the two agree when both are given).
+long service_replicas(const YAML::Node& model, const std::string& service);
+
 /// The services and every reference between them (depends_on, links, volumes_from,
 /// network_mode/ipc/pid service:), as a graph.
 orchestrator::ServiceGraph service_graph(const YAML::Node& model);
