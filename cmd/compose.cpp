@@ -8,6 +8,7 @@
 #include "cmd/global_options.h"
 #include "image/store.h"
 #include "orchestrator/compose/loader.h"
+#include "orchestrator/compose/validate.h"
 #include "orchestrator/containers/project_lifecycle.h"
 #include "util/error.h"
 
@@ -18,6 +19,7 @@ namespace {
 struct UpFlags {
   bool detach = false;
   std::string runtime = "crun";
+  std::size_t parallel = 0;
 };
 
 struct DownFlags {
@@ -36,6 +38,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   auto up_flags = std::make_shared<UpFlags>();
   CLI::App* up = app.add_subcommand("up", "Create and start the project's containers");
   up->add_flag("-d,--detach", up_flags->detach, "Run in the background");
+  up->add_option("--parallel", up_flags->parallel, "Services handled at once (0: no limit)");
   up->add_option("--runtime", up_flags->runtime, "OCI runtime: crun or runc")
       ->envname("BERTH_RUNTIME");
   up->callback([&global, up_flags] {
@@ -48,6 +51,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
     const compose::Project project = compose::load_project(global.load_options());
     containers::UpOptions options;
     options.runtime = up_flags->runtime;
+    options.parallel = up_flags->parallel;
     options.berth_executable = self_executable();
     options.progress = print_progress;
     containers::up_project(containers::ContainerStore(global.root, global.runroot),
@@ -63,11 +67,11 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
     global.prepare();
     // `-p NAME down` works without the compose file, from the labels alone.
     std::string name = global.project_name;
-    std::vector<std::string> stop_order;
+    orchestrator::ServiceGraph graph;
     try {
       const compose::Project project = compose::load_project(global.load_options());
       name = project.name;
-      stop_order = project.start_order;
+      graph = compose::service_graph(project.model);
     } catch (const Error&) {
       if (name.empty()) throw;
     }
@@ -75,8 +79,8 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
     options.volumes = down_flags->volumes;
     if (down_flags->timeout >= 0) options.timeout = std::chrono::seconds(down_flags->timeout);
     options.progress = print_progress;
-    containers::down_project(containers::ContainerStore(global.root, global.runroot), name,
-                             stop_order, options);
+    containers::down_project(containers::ContainerStore(global.root, global.runroot), name, graph,
+                             options);
   });
 }
 

@@ -1,7 +1,9 @@
 #include "orchestrator/containers/project_lifecycle.h"
 
 #include <algorithm>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/volumes.h"
 #include "orchestrator/project_networks.h"
+#include "orchestrator/scheduler.h"
 #include "orchestrator/service_mounts.h"
 #include "orchestrator/service_spec.h"
 #include "util/error.h"
@@ -177,6 +180,51 @@ void up_service(const ContainerStore& store, const image::ImageStore& images,
   }
 }
 
+/// `action` on every record, each on a thread of its own; the first error is rethrown once
+/// all have ended.
+void for_each_at_once(const std::vector<ContainerRecord>& records,
+                      const std::function<void(const ContainerRecord&)>& action) {
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        action(records[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
+/// The caller's progress, callable from several threads at once.
+std::function<void(const std::string&)> serialised(
+    const std::function<void(const std::string&)>& progress) {
+  auto mutex = std::make_shared<std::mutex>();
+  return [mutex, progress](const std::string& line) {
+    const std::lock_guard lock(*mutex);
+    progress(line);
+  };
+}
+
+/// The failures of a run, each on the progress, the first (with a count of the rest) thrown.
+void report(const std::vector<orchestrator::TaskFailure>& failures,
+            const std::function<void(const std::string&)>& progress) {
+  if (failures.empty()) return;
+  for (const auto& failure : failures) {
+    progress(fmt::format("Service {}  Error: {}", failure.service, failure.message));
+  }
+  const auto& first = failures.front();
+  throw Error(fmt::format("service \"{}\": {}{}", first.service, first.message,
+                          failures.size() > 1
+                              ? fmt::format(" (and {} more failures, above)", failures.size() - 1)
+                              : ""));
+}
+
 }  // namespace
 
 void up_project(const ContainerStore& store, const image::ImageStore& images,
@@ -200,56 +248,76 @@ void up_project(const ContainerStore& store, const image::ImageStore& images,
   for (const auto& warning : ensure_project_volumes(store, volumes)) {
     options.progress("warning: " + warning);
   }
-  auto existing = project_containers(store, project.name);
-  for (const auto& service : project.start_order) {
-    up_service(store, images, project, service, existing, options);
+  // Each service's task sees only its own containers, so the tasks share nothing.
+  std::map<std::string, std::map<std::string, ContainerRecord>> existing;
+  for (const auto& service : project.start_order) existing[service];  // no insertion later
+  for (auto& [name, record] : project_containers(store, project.name)) {
+    existing[label_of(record, orchestrator::k_service_label)].emplace(name, std::move(record));
   }
+  UpOptions shared = options;
+  shared.progress = serialised(options.progress);
+  orchestrator::ScheduleOptions schedule;
+  schedule.parallel = options.parallel;
+  const auto failures = orchestrator::run_graph(
+      compose::service_graph(project.model),
+      [&](const std::string& service) {
+        up_service(store, images, project, service, existing.at(service), shared);
+      },
+      schedule);
+  report(failures, shared.progress);
 }
 
 void down_project(const ContainerStore& store, const std::string& project,
-                  const std::vector<std::string>& stop_order, const DownOptions& options) {
+                  const orchestrator::ServiceGraph& graph, const DownOptions& options) {
   const FileLock lock = project_lock(store, project);
-  auto containers = project_containers(store, project);
-  // Dependents first: services in reverse start order, then whatever the file no longer names.
-  std::vector<ContainerRecord> ordered;
-  for (auto service = stop_order.rbegin(); service != stop_order.rend(); ++service) {
-    for (auto it = containers.begin(); it != containers.end();) {
-      if (label_of(it->second, orchestrator::k_service_label) == *service) {
-        ordered.push_back(std::move(it->second));
-        it = containers.erase(it);
-      } else {
-        ++it;
-      }
-    }
+  const auto progress = serialised(options.progress);
+  // The services the labels name, the file's or not: dependents stop first where the file
+  // says who depends on whom, the rest all at once.
+  orchestrator::ServiceGraph services = graph;
+  std::map<std::string, std::vector<ContainerRecord>> by_service;
+  for (auto& [name, record] : project_containers(store, project)) {
+    const std::string service = label_of(record, orchestrator::k_service_label);
+    services.add_service(service);
+    by_service[service].push_back(std::move(record));
   }
-  for (auto& [name, record] : containers) ordered.push_back(std::move(record));
-  for (const auto& record : ordered) {
-    if (is_active(store.live_state(record.id).state.status)) {
-      options.progress(fmt::format("Container {}  Stopping", record.name));
-      stop_container(store, record, options.timeout);
-      options.progress(fmt::format("Container {}  Stopped", record.name));
-    }
-    options.progress(fmt::format("Container {}  Removing", record.name));
-    remove_container(store, store.find(record.id), true, options.volumes);
-    options.progress(fmt::format("Container {}  Removed", record.name));
-  }
+  orchestrator::ScheduleOptions schedule;
+  schedule.reverse = true;
+  const auto failures = orchestrator::run_graph(
+      services,
+      [&](const std::string& service) {
+        const auto found = by_service.find(service);
+        if (found == by_service.end()) return;
+        // A service's replicas stop side by side: each may take its whole grace period.
+        for_each_at_once(found->second, [&](const ContainerRecord& record) {
+          if (is_active(store.live_state(record.id).state.status)) {
+            progress(fmt::format("Container {}  Stopping", record.name));
+            stop_container(store, record, options.timeout);
+            progress(fmt::format("Container {}  Stopped", record.name));
+          }
+          progress(fmt::format("Container {}  Removing", record.name));
+          remove_container(store, store.find(record.id), true, options.volumes);
+          progress(fmt::format("Container {}  Removed", record.name));
+        });
+      },
+      schedule);
+  report(failures, progress);
   network::NetworkStore networks(network_options(store, ""));
   for (const auto& network : networks.list()) {
     const auto label = network.labels.find(orchestrator::k_project_label);
     if (label == network.labels.end() || label->second != project) continue;
-    options.progress(fmt::format("Network {}  Removing", network.name));
+    progress(fmt::format("Network {}  Removing", network.name));
     try {
       networks.remove(network);
-      options.progress(fmt::format("Network {}  Removed", network.name));
+      progress(fmt::format("Network {}  Removed", network.name));
     } catch (const Error& e) {
       // Another project's container still on it: it stays, as with Compose.
-      options.progress(fmt::format("warning: network {} stays: {}", network.name, e.what()));
+      progress(fmt::format("warning: network {} stays: {}", network.name, e.what()));
     }
   }
   if (options.volumes) {
     const auto kept = remove_project_volumes(store, project);
     for (const auto& name : kept) {
-      options.progress(fmt::format("warning: volume {} stays: a container uses it", name));
+      progress(fmt::format("warning: volume {} stays: a container uses it", name));
     }
   }
 }

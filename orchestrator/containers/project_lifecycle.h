@@ -1,8 +1,9 @@
-// `up -d` and `down` of a compose project, the first, sequential cut: networks and volumes
-// made, each service's containers created and started in dependency order (waiting for
-// service_healthy and service_completed_successfully), a container left alone when its
-// config hash is unchanged and recreated when it changed; `down` removes what carries the
-// project's label, whether or not the compose file still says so.
+// `up -d` and `down` of a compose project: networks and volumes made, each service's
+// containers created and started as soon as its dependencies allow (orchestrator/scheduler:
+// services in parallel, each waiting for service_healthy and service_completed_successfully
+// where asked), a container left alone when its config hash is unchanged and recreated when
+// it changed; `down` removes what carries the project's label, dependents first, whether or
+// not the compose file still says so.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "image/store.h"
 #include "orchestrator/compose/project.h"
 #include "orchestrator/containers/container_store.h"
+#include "orchestrator/graph.h"
 
 namespace berth::containers {
 
@@ -23,11 +25,13 @@ struct UpOptions {
   std::function<void(const std::string&)> progress = [](const std::string&) {};
   /// How long a dependency may take to become healthy or complete.
   std::chrono::seconds dependency_timeout{300};
+  std::size_t parallel = 0;  // services handled at once; 0: no bound (Compose's default)
 };
 
-/// Brings the project up, detached. berth::Error naming the service when a dependency
-/// fails (exits, turns unhealthy, does not start) or an image is missing and cannot be
-/// pulled; what started before stays up, as with Compose.
+/// Brings the project up, detached. Every failed service is reported on the progress and
+/// the first thrown as berth::Error naming it (a dependency that exits, turns unhealthy or
+/// does not start fails its dependents, `not started: dependency "db" failed`); what
+/// started stays up, as with Compose.
 void up_project(const ContainerStore& store, const image::ImageStore& images,
                 const compose::Project& project, const UpOptions& options);
 
@@ -37,10 +41,10 @@ struct DownOptions {
   std::function<void(const std::string&)> progress = [](const std::string&) {};
 };
 
-/// Stops and removes the project's containers (dependents first when the services are
-/// known: `stop_order` from the loaded project, else any order), then its networks, and
-/// with `volumes` its volumes.
+/// Stops and removes the project's containers in parallel, dependents first as `graph` (the
+/// loaded project's; empty when the file is gone) says, then its networks, and with
+/// `volumes` its volumes.
 void down_project(const ContainerStore& store, const std::string& project,
-                  const std::vector<std::string>& stop_order, const DownOptions& options);
+                  const orchestrator::ServiceGraph& graph, const DownOptions& options);
 
 }  // namespace berth::containers
