@@ -117,6 +117,28 @@ void wait_for(const ContainerStore& store, const compose::Project& project,
   }
 }
 
+/// A recreated container keeps its predecessor's anonymous volumes, as with Compose: a
+/// database in an image's VOLUME must not start empty because an environment variable
+/// changed. Each one goes to the mount at the same target that would get a new anonymous
+/// volume, or is added for an image VOLUME (which create then leaves alone).
+void keep_anonymous_volumes(const ContainerRecord& old, runtime::ContainerSpec& spec) {
+  for (const auto& kept : old.spec.mounts) {
+    if (kept.type != runtime::MountSpec::Type::volume || !kept.anonymous) continue;
+    bool placed = false;
+    bool taken = false;
+    for (auto& mount : spec.mounts) {
+      if (mount.target != kept.target) continue;
+      taken = true;
+      if (mount.type == runtime::MountSpec::Type::volume && mount.source.empty()) {
+        mount.source = kept.source;
+        mount.anonymous = true;
+        placed = true;
+      }
+    }
+    if (!placed && !taken) spec.mounts.push_back(kept);
+  }
+}
+
 void up_service(const ContainerStore& store, const image::ImageStore& images,
                 const compose::Project& project, const std::string& service,
                 std::map<std::string, ContainerRecord>& existing, const UpOptions& options) {
@@ -150,6 +172,7 @@ void up_service(const ContainerStore& store, const image::ImageStore& images,
         continue;
       }
       options.progress(fmt::format("Container {}  Recreate", name));
+      keep_anonymous_volumes(record, wanted.spec);
       stop_container(store, record);
       remove_container(store, store.find(record.id), true);
       existing.erase(found);

@@ -97,19 +97,26 @@ TEST_P(ComposeUp, UpStartsInDependencyOrderAndDownLeavesNothing) {
   EXPECT_EQ(berth({"volume", "ls", "-q"}).out, "");
 }
 
-TEST_P(ComposeUp, AChangedServiceIsRecreatedAndScaleDownRemovesTheHighestNumbers) {
+TEST_P(ComposeUp, AChangedServiceIsRecreatedAndKeepsItsAnonymousVolumes) {
+  // web gets an anonymous volume, as an image's VOLUME would give it.
+  const std::string stack =
+      replace_all(k_stack, "    scale: 2\n", "    scale: 2\n    volumes: [/cache]\n");
+  m_work.write("shop/compose.yaml", stack);
   ASSERT_EQ(project({"up", "-d"}).exit_code, 0);
+  ASSERT_EQ(
+      berth({"container", "exec", "shop-web-1", "sh", "-c", "echo kept > /cache/f"}).exit_code, 0);
   const std::string db = id_of("shop-db-1");
   const std::string web = id_of("shop-web-1");
-  std::string changed = k_stack;
-  changed = replace_all(changed, "scale: 2", "scale: 1\n    environment: {MODE: new}");
-  m_work.write("shop/compose.yaml", changed);
+  m_work.write("shop/compose.yaml",
+               replace_all(stack, "scale: 2", "scale: 1\n    environment: {MODE: new}"));
   const auto up = project({"up", "-d"});
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_THAT(up.err, HasSubstr("Container shop-web-1  Recreate"));
   EXPECT_EQ(id_of("shop-db-1"), db);
   EXPECT_NE(id_of("shop-web-1"), web);
-  EXPECT_EQ(berth({"container", "exec", "shop-web-1", "sh", "-c", "echo $MODE"}).out, "new\n");
+  EXPECT_EQ(berth({"container", "exec", "shop-web-1", "sh", "-c", "echo $MODE; cat /cache/f"}).out,
+            "new\nkept\n");
+  // Scaling down removed the highest number.
   EXPECT_EQ(berth({"container", "inspect", "shop-web-2"}).exit_code, 1);
 }
 
