@@ -39,8 +39,7 @@ std::vector<std::string> strings(const YAML::Node& node) {
 class ServiceReader {
  public:
   ServiceReader(const compose::Project& project, std::string service)
-      : m_project(project),
-        m_service(std::move(service)),
+      : m_service(std::move(service)),
         m_definition(project.model["services"] ? project.model["services"][m_service]
                                                : YAML::Node()) {
     if (!m_definition) throw Error(fmt::format("no such service: {}", m_service));
@@ -85,7 +84,6 @@ class ServiceReader {
   }
 
  private:
-  const compose::Project& m_project;
   std::string m_service;
   YAML::Node m_definition;
 };
