@@ -5,16 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/model_values.h"
 #include "orchestrator/service_mounts.h"
 #include "util/error.h"
 
 namespace berth::orchestrator {
 
 namespace {
-
-std::string scalar(const YAML::Node& node, const std::string& fallback = "") {
-  return node && node.IsScalar() ? node.Scalar() : fallback;
-}
 
 /// The network keys the services join (network_mode services join none).
 std::set<std::string> used_networks(const compose::Project& project) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/model_values.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -15,20 +16,6 @@ namespace berth::orchestrator {
 namespace {
 
 using runtime::MountSpec;
-
-/// `node[key]`, or an empty node when either is missing (yaml-cpp throws on indexing one).
-YAML::Node at(const YAML::Node& node, const std::string& key) {
-  return node && node.IsMap() ? node[key] : YAML::Node();
-}
-
-std::string scalar(const YAML::Node& node, const std::string& fallback = "") {
-  return node && node.IsScalar() ? node.Scalar() : fallback;
-}
-
-bool truthy(const YAML::Node& node) {
-  const std::string text = scalar(node);
-  return text == "true" || text == "True" || text == "yes";
-}
 
 std::map<std::string, std::string> string_map(const YAML::Node& node) {
   std::map<std::string, std::string> out;
@@ -59,7 +46,7 @@ std::uint64_t number_of(const std::string& text, const std::string& what) {
 
 /// The full name of a volume of the project ("<project>_<key>", or its `name:`).
 std::string volume_name(const compose::Project& project, const std::string& key) {
-  const YAML::Node volume = at(project.model["volumes"], key);
+  const YAML::Node volume = child(project.model["volumes"], key);
   return scalar(volume["name"], project.name + "_" + key);
 }
 
@@ -102,7 +89,7 @@ MountSpec volume_mount(const compose::Project& project, const YAML::Node& entry)
 
 /// The first container of `service`, as `volumes_from: [service]` means it.
 std::string first_container(const compose::Project& project, const std::string& service) {
-  const YAML::Node definition = at(project.model["services"], service);
+  const YAML::Node definition = child(project.model["services"], service);
   if (definition && definition["container_name"]) return scalar(definition["container_name"]);
   return fmt::format("{}-{}-1", project.name, service);
 }
@@ -112,7 +99,7 @@ void add_file_mount(const compose::Project& project, const std::string& service,
                     const YAML::Node& entry, ServiceMounts& out) {
   const char* kind = secret ? "secret" : "config";
   const std::string key = scalar(entry["source"]);
-  const YAML::Node definition = at(project.model[secret ? "secrets" : "configs"], key);
+  const YAML::Node definition = child(project.model[secret ? "secrets" : "configs"], key);
   const auto fail = [&](const std::string& why) {
     return Error(fmt::format("service \"{}\": {} \"{}\" {}", service, kind, key, why));
   };
@@ -189,7 +176,7 @@ std::vector<ProjectVolume> project_volumes(const compose::Project& project) {
 }
 
 ServiceMounts service_mounts(const compose::Project& project, const std::string& service) {
-  const YAML::Node definition = at(project.model["services"], service);
+  const YAML::Node definition = child(project.model["services"], service);
   if (!definition) throw Error(fmt::format("no such service: {}", service));
   ServiceMounts out;
   if (const YAML::Node volumes = definition["volumes"]) {

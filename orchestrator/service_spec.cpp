@@ -8,6 +8,7 @@
 
 #include "orchestrator/compose/config_hash.h"
 #include "orchestrator/compose/units.h"
+#include "orchestrator/model_values.h"
 #include "orchestrator/service_mounts.h"
 #include "runtime/restart_policy.h"
 #include "util/error.h"
@@ -17,15 +18,6 @@ namespace berth::orchestrator {
 namespace {
 
 using runtime::ContainerSpec;
-
-std::string scalar(const YAML::Node& node, const std::string& fallback = "") {
-  return node && node.IsScalar() ? node.Scalar() : fallback;
-}
-
-bool truthy(const YAML::Node& node) {
-  const std::string text = scalar(node);
-  return text == "true" || text == "True" || text == "yes";
-}
 
 std::vector<std::string> strings(const YAML::Node& node) {
   std::vector<std::string> out;
