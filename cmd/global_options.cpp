@@ -22,6 +22,9 @@ void GlobalOptions::add_to(CLI::App& app) {
   app.add_option("--runroot", runroot, "Ephemeral state directory")
       ->envname("BERTH_RUNROOT")
       ->capture_default_str();
+  app.add_option("--progress", progress, "Set type of progress output (auto, tty, plain, quiet)")
+      ->envname("COMPOSE_PROGRESS")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warning, error or off")
       ->capture_default_str();
 }

@@ -19,6 +19,7 @@ struct GlobalOptions {
   std::string root = "/var/lib/berth";
   std::string runroot = "/run/berth";
   std::string log_level = "warning";
+  std::string progress = "auto";  // compose commands' progress: auto, tty, plain or quiet
 
   /// Registers the flags on the top-level app.
   void add_to(CLI::App& app);
@@ -46,5 +47,7 @@ void add_container_command(CLI::App& app, const GlobalOptions& global);
 void add_network_command(CLI::App& app, const GlobalOptions& global);
 void add_volume_command(CLI::App& app, const GlobalOptions& global);
 void add_compose_commands(CLI::App& app, const GlobalOptions& global);
+void add_compose_observe_commands(CLI::App& app, const GlobalOptions& global);
+void add_compose_control_commands(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   berth::cmd::add_network_command(app, global);
   berth::cmd::add_volume_command(app, global);
   berth::cmd::add_compose_commands(app, global);
+  berth::cmd::add_compose_observe_commands(app, global);
+  berth::cmd::add_compose_control_commands(app, global);
 
   try {
     app.parse(argc, argv);

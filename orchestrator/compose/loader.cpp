@@ -365,6 +365,9 @@ Project load_project(const LoadOptions& options) {
   }
   project.declared_profiles = declared_profiles(model);
   project.active_profiles = profiles;
+  if (const YAML::Node services = model["services"]; services && services.IsMap()) {
+    for (const auto& entry : services) project.declared_services.push_back(entry.first.Scalar());
+  }
   apply_profiles(model, profiles);
   apply_defaults(model, project.name, project_dir, env);
   validate_model(model);

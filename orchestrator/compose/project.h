@@ -21,6 +21,9 @@ struct Project {
   /// Profiles switched on, and every profile named by any service (for `config --profiles`).
   std::vector<std::string> active_profiles;
   std::vector<std::string> declared_profiles;
+  /// Every service the files declare, of active profiles or not: a container of any of them
+  /// is the project's own, never an orphan.
+  std::vector<std::string> declared_services;
   /// The merged model in canonical form (docs/compose-model.md), with defaults filled and
   /// services of inactive profiles removed. Top-level keys: name, services, networks,
   /// volumes, secrets, configs, and x- extensions.

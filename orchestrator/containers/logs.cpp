@@ -18,12 +18,6 @@ namespace berth::containers {
 
 namespace {
 
-struct LogLine {
-  std::string stream;
-  std::string time;
-  std::string text;
-};
-
 std::optional<LogLine> parse_line(std::string_view raw) {
   const auto value = nlohmann::json::parse(raw, nullptr, false);
   if (value.is_discarded() || !value.is_object()) return std::nullopt;  // a torn tail line
@@ -45,17 +39,16 @@ bool active(const ContainerStore& store, const ContainerRecord& record) {
 
 }  // namespace
 
-void print_logs(const ContainerStore& store, const ContainerRecord& record,
-                const LogOptions& options, std::ostream& out, std::ostream& err) {
+void read_logs(const ContainerStore& store, const ContainerRecord& record,
+               const LogOptions& options, const std::function<void(const LogLine&)>& each,
+               const std::function<bool()>& stop) {
   const ContainerPaths paths = store.paths(record.id);
   const std::string since = options.since.empty() ? "" : comparable(options.since);
   const std::string until = options.until.empty() ? "" : comparable(options.until);
   auto print = [&](const LogLine& line) {
     if (!since.empty() && comparable(line.time) < since) return;
     if (!until.empty() && comparable(line.time) >= until) return;
-    std::ostream& stream = line.stream == "stderr" ? err : out;
-    if (options.timestamps) stream << line.time << " ";
-    stream << line.text;
+    each(line);
   };
 
   // The monitor creates the log with the container's first line; until then there is none.
@@ -91,8 +84,6 @@ void print_logs(const ContainerStore& store, const ContainerRecord& record,
       if (auto line = parse_line(raw)) print(*line);
     });
   }
-  out.flush();
-  err.flush();
 
   if (options.follow) {
     // Woken by the monitor appending to the log or replacing state.json; a timeout covers a
@@ -107,9 +98,7 @@ void print_logs(const ContainerStore& store, const ContainerRecord& record,
       read_available([&](std::string_view raw) {
         if (auto line = parse_line(raw)) print(*line);
       });
-      out.flush();
-      err.flush();
-      if (!still_active) break;
+      if (!still_active || (stop && stop())) break;
       pollfd descriptor{watch, POLLIN, 0};
       if (watch >= 0 && ::poll(&descriptor, 1, 200) > 0) {
         char events[4096];
@@ -122,6 +111,19 @@ void print_logs(const ContainerStore& store, const ContainerRecord& record,
     if (watch >= 0) ::close(watch);
   }
   if (fd >= 0) ::close(fd);
+}
+
+void print_logs(const ContainerStore& store, const ContainerRecord& record,
+                const LogOptions& options, std::ostream& out, std::ostream& err) {
+  read_logs(store, record, options, [&](const LogLine& line) {
+    std::ostream& stream = line.stream == "stderr" ? err : out;
+    if (options.timestamps) stream << line.time << " ";
+    stream << line.text;
+    // Followed output appears as it comes.
+    if (options.follow) stream.flush();
+  });
+  out.flush();
+  err.flush();
 }
 
 }  // namespace berth::containers

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -17,6 +18,20 @@ struct LogOptions {
   std::string since;                 // RFC 3339; lines at or after it
   std::string until;                 // RFC 3339; lines before it
 };
+
+/// One line of a container's output.
+struct LogLine {
+  std::string stream;  // "stdout" or "stderr"
+  std::string time;    // RFC 3339, UTC, nanoseconds
+  std::string text;    // with its newline, when it had one
+};
+
+/// Calls `each` for every line of the log within the options' window, in order; with
+/// `follow`, until the container has stopped (restarts included) or `stop` returns true
+/// (asked at least every 200 ms).
+void read_logs(const ContainerStore& store, const ContainerRecord& record,
+               const LogOptions& options, const std::function<void(const LogLine&)>& each,
+               const std::function<bool()>& stop = {});
 
 /// Writes stdout lines to `out` and stderr lines to `err`, in order.
 void print_logs(const ContainerStore& store, const ContainerRecord& record,

@@ -509,7 +509,15 @@ TEST_P(OciRuntimeTest, ForceRemoveStopsARunningContainer) {
 TEST_P(OciRuntimeTest, KillWithAllSignalsEveryProcess) {
   run_sleeper();
   EXPECT_EQ(m_runtime->exec(m_id, process_file("bg", process({"sleep", "1000"})), {}, true), -1);
-  EXPECT_TRUE(eventually([&] { return m_runtime->processes(m_id).size() == 2; }));
+  // Both must be sleep already: an exec'd process killed while still the runtime's helper
+  // (named by digits) is left unreaped by the Reaper, and the pid namespace's init cannot
+  // finish dying while it is.
+  EXPECT_TRUE(eventually([&] {
+    const auto pids = m_runtime->processes(m_id);
+    return pids.size() == 2 && std::all_of(pids.begin(), pids.end(), [](int pid) {
+             return read_text(fmt::format("/proc/{}/comm", pid)) == "sleep\n";
+           });
+  }));
   m_runtime->kill(m_id, SIGKILL, true);
   EXPECT_TRUE(eventually([&] { return has_status("stopped"); }));
 }

@@ -1,0 +1,386 @@
+// `up`: the project's networks and volumes made, then every selected service converged
+// (orchestrator/plan) as soon as its dependencies meet their conditions (orchestrator/
+// scheduler), each service's task touching only its own containers.
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "network/network_store.h"
+#include "orchestrator/compose/validate.h"
+#include "orchestrator/containers/lifecycle.h"
+#include "orchestrator/containers/networking.h"
+#include "orchestrator/containers/project_containers.h"
+#include "orchestrator/containers/project_lifecycle.h"
+#include "orchestrator/containers/project_support.h"
+#include "orchestrator/containers/state_watch.h"
+#include "orchestrator/containers/volumes.h"
+#include "orchestrator/model_values.h"
+#include "orchestrator/project_networks.h"
+#include "orchestrator/service_mounts.h"
+#include "orchestrator/service_spec.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/failpoint.h"
+
+namespace berth::containers {
+
+namespace {
+
+using orchestrator::child;
+using orchestrator::scalar;
+
+void ensure_networks(const ContainerStore& store, const compose::Project& project,
+                     const UpOptions& options) {
+  const auto wanted = orchestrator::project_networks(project);
+  network::NetworkStore networks(network_options(store, options.berth_executable));
+  for (const auto& network : wanted) {
+    if (network.external && !networks.find_if_exists(network.spec.name)) {
+      throw Error(fmt::format("network {} declared as external, but could not be found",
+                              network.spec.name));  // Compose's words
+    }
+  }
+  for (const auto& network : wanted) {
+    if (network.external || networks.find_if_exists(network.spec.name)) continue;
+    options.progress(fmt::format("Network {}  Creating", network.spec.name));
+    networks.create(network.spec);
+    options.progress(fmt::format("Network {}  Created", network.spec.name));
+  }
+}
+
+/// Waits for `dependency`'s containers to meet `condition`; berth::Error naming both when
+/// they cannot.
+void wait_for(const ContainerStore& store, const std::string& service,
+              const std::string& dependency, const std::vector<ContainerRecord>& containers,
+              const std::string& condition, const UpOptions& options) {
+  if (condition != "service_healthy" && condition != "service_completed_successfully") return;
+  const auto deadline = std::chrono::steady_clock::now() + options.dependency_timeout;
+  for (const auto& record : containers) {
+    const std::string& name = record.name;
+    options.progress(fmt::format("Container {}  Waiting", name));
+    std::string failure;
+    const bool met = watch_state(
+        store, record.id,
+        [&](const ContainerStore::LiveState& live) {
+          const auto& state = live.state;
+          const bool ended = !is_active(state.status) || live.monitor_lost;
+          if (condition == "service_completed_successfully") {
+            if (ended && state.exit_code != 0) {
+              failure = fmt::format("service \"{}\" didn't complete successfully: exit {}",
+                                    dependency, state.exit_code);
+            }
+            return ended;
+          }
+          if (state.health == "healthy") return true;
+          if (state.health == "unhealthy") {
+            failure = fmt::format("dependency failed to start: container {} is unhealthy", name);
+          } else if (ended) {
+            failure = fmt::format("dependency failed to start: container {} exited ({})", name,
+                                  state.exit_code);
+          } else if (state.health.empty()) {
+            failure = fmt::format(
+                "dependency failed to start: container {} has no healthcheck, which service "
+                "\"{}\" waits for (service_healthy)",
+                name, service);
+          }
+          return !failure.empty();
+        },
+        deadline);
+    if (!failure.empty()) throw Error(failure);
+    if (!met) {
+      throw Error(fmt::format("timed out waiting for {} ({}), which service \"{}\" needs", name,
+                              condition, service));
+    }
+    options.progress(fmt::format("Container {}  {}", name,
+                                 condition == "service_healthy" ? "Healthy" : "Exited"));
+  }
+}
+
+/// A recreated container keeps its predecessor's anonymous volumes, as with Compose: a
+/// database in an image's VOLUME must not start empty because an environment variable
+/// changed. Each one goes to the mount at the same target that would get a new anonymous
+/// volume, or is added for an image VOLUME (which create then leaves alone).
+void keep_anonymous_volumes(const ContainerRecord& old, runtime::ContainerSpec& spec) {
+  for (const auto& kept : old.spec.mounts) {
+    if (kept.type != runtime::MountSpec::Type::volume || !kept.anonymous) continue;
+    bool placed = false;
+    bool taken = false;
+    for (auto& mount : spec.mounts) {
+      if (mount.target != kept.target) continue;
+      taken = true;
+      if (mount.type == runtime::MountSpec::Type::volume && mount.source.empty()) {
+        mount.source = kept.source;
+        mount.anonymous = true;
+        placed = true;
+      }
+    }
+    if (!placed && !taken) spec.mounts.push_back(kept);
+  }
+}
+
+/// The services `service` shares a namespace with (network_mode, ipc, pid: `service:x`).
+std::vector<std::string> joined_services(const YAML::Node& definition) {
+  std::vector<std::string> joined;
+  for (const char* key : {"network_mode", "ipc", "pid"}) {
+    const std::string mode = scalar(child(definition, key));
+    if (mode.starts_with("service:")) joined.push_back(mode.substr(8));
+  }
+  return joined;
+}
+
+/// One `up`: what every service's task reads, and the little they share.
+class ProjectUp {
+ public:
+  ProjectUp(const ContainerStore& store, const image::ImageStore& images,
+            const compose::Project& project, const UpOptions& options)
+      : m_store(store), m_images(images), m_project(project), m_options(options) {}
+
+  /// The selected services and the containers each should have, computed before anything
+  /// is made, so that a mistake in any of them is reported first.
+  void prepare() {
+    const auto graph = compose::service_graph(m_project.model);
+    for (const auto& service : m_options.services) {
+      if (!graph.contains(service)) throw Error("no such service: " + service);
+    }
+    for (const auto& [service, replicas] : m_options.scale) {
+      if (!graph.contains(service)) throw Error("no such service: " + service);
+    }
+    std::set<std::string> selected;
+    if (m_options.services.empty()) {
+      selected.insert(m_project.start_order.begin(), m_project.start_order.end());
+    } else if (m_options.no_deps) {
+      selected.insert(m_options.services.begin(), m_options.services.end());
+    } else {
+      selected = graph.with_dependencies(m_options.services);
+    }
+    for (const auto& service : m_project.start_order) {
+      if (!selected.contains(service)) continue;
+      m_graph.add_service(service);
+      for (const auto& dependency : graph.dependencies(service)) {
+        if (selected.contains(dependency)) m_graph.add_dependency(service, dependency);
+      }
+      const auto scaled = m_options.scale.find(service);
+      const long replicas = scaled != m_options.scale.end()
+                                ? scaled->second
+                                : compose::service_replicas(m_project.model, service);
+      auto& wanted = m_wanted[service];
+      for (long n = 1; n <= replicas; ++n) {
+        wanted.push_back(orchestrator::service_container(m_project, service, int(n)));
+      }
+    }
+    for (auto& record : project_containers(m_store, m_project.name)) {
+      m_existing[service_of(record)].push_back(std::move(record));
+    }
+    for (const auto& service : m_project.start_order) m_existing[service];  // no insertion later
+  }
+
+  /// The containers of services the files no longer declare: removed, or named in a warning.
+  void handle_orphans() {
+    std::vector<std::string> services;
+    for (const auto& [service, records] : m_existing) {
+      if (!records.empty()) services.push_back(service);
+    }
+    const auto orphans = orchestrator::orphan_services(services, m_project.declared_services);
+    std::vector<ContainerRecord> containers;
+    for (const auto& service : orphans) {
+      for (const auto& record : m_existing.at(service)) containers.push_back(record);
+    }
+    if (containers.empty()) return;
+    if (!m_options.remove_orphans) {
+      std::vector<std::string> names;
+      for (const auto& record : containers) names.push_back(record.name);
+      m_options.progress(orphan_warning(names));
+      return;
+    }
+    for_each_at_once(containers, [&](const ContainerRecord& record) {
+      m_options.progress(fmt::format("Container {}  Removing", record.name));
+      stop_container(m_store, record);
+      remove_container(m_store, m_store.find(record.id), true);
+      m_options.progress(fmt::format("Container {}  Removed", record.name));
+    });
+  }
+
+  std::vector<orchestrator::TaskFailure> run() {
+    orchestrator::ScheduleOptions schedule;
+    schedule.parallel = m_options.parallel;
+    return orchestrator::run_graph(
+        m_graph, [&](const std::string& service) { up_service(service); }, schedule);
+  }
+
+ private:
+  void up_service(const std::string& service) {
+    const YAML::Node definition = child(child(m_project.model, "services"), service);
+    if (const YAML::Node depends_on = child(definition, "depends_on"); depends_on.IsMap()) {
+      for (const auto& entry : depends_on) {
+        const std::string dependency = entry.first.Scalar();
+        if (!m_graph.contains(dependency) || !m_options.start) continue;  // --no-deps, --no-start
+        wait_for(m_store, service, dependency, containers_of(dependency),
+                 scalar(child(entry.second, "condition"), "service_started"), m_options);
+      }
+    }
+    if (definition["build"] && !m_images.find(m_project.image_of(service))) {
+      throw Error(fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
+    }
+    const auto policy = policy_for(service, definition);
+    auto& existing = m_existing.at(service);
+    std::vector<orchestrator::DesiredContainer> desired;
+    for (const auto& wanted : m_wanted.at(service)) {
+      const auto& labels = wanted.spec.labels;
+      desired.push_back({wanted.spec.name, std::stoi(labels.at(orchestrator::k_number_label)),
+                         labels.at(orchestrator::k_config_hash_label),
+                         image_id(wanted.spec.image)});
+    }
+    std::vector<orchestrator::ObservedContainer> observed;
+    for (const auto& record : existing) {
+      observed.push_back({record.name, number_of(record),
+                          label_of(record, orchestrator::k_config_hash_label), record.image_id,
+                          is_active(m_store.live_state(record.id).state.status)});
+    }
+    std::vector<ContainerRecord> result;
+    for (const auto& step : orchestrator::plan_service(desired, observed, policy)) {
+      auto record_named = [&](const std::string& name) {
+        return *std::find_if(existing.begin(), existing.end(),
+                             [&](const ContainerRecord& r) { return r.name == name; });
+      };
+      auto wanted = [&] { return m_wanted.at(service).at(std::size_t(step.number) - 1); };
+      switch (step.step) {
+        case orchestrator::Step::keep:
+          m_options.progress(fmt::format("Container {}  Running", step.name));
+          result.push_back(record_named(step.name));
+          announce(result.back(), m_began);
+          break;
+        case orchestrator::Step::start:
+          result.push_back(record_named(step.name));
+          start(result.back(), now_rfc3339());
+          break;
+        case orchestrator::Step::create:
+          result.push_back(create(wanted()));
+          start(result.back());
+          break;
+        case orchestrator::Step::recreate: {
+          const ContainerRecord old = record_named(step.replaced);
+          m_options.progress(fmt::format("Container {}  Recreate", old.name));
+          auto replacement = wanted();
+          if (!m_options.renew_anonymous_volumes) keep_anonymous_volumes(old, replacement.spec);
+          stop_container(m_store, old);
+          remove_container(m_store, m_store.find(old.id), true, m_options.renew_anonymous_volumes);
+          mark_recreated(service);
+          m_options.progress(fmt::format("Container {}  Recreated", step.name));
+          result.push_back(create(std::move(replacement), false));
+          start(result.back());
+          break;
+        }
+        case orchestrator::Step::remove: {
+          const ContainerRecord old = record_named(step.name);
+          m_options.progress(fmt::format("Container {}  Stopping", old.name));
+          stop_container(m_store, old);
+          m_options.progress(fmt::format("Container {}  Removing", old.name));
+          remove_container(m_store, m_store.find(old.id), true);
+          m_options.progress(fmt::format("Container {}  Removed", old.name));
+          break;
+        }
+      }
+    }
+    const std::lock_guard lock(m_mutex);
+    m_result[service] = std::move(result);
+  }
+
+  /// The command line's policy, forced for a service joined to a recreated one (what it
+  /// joined is gone) and, with --always-recreate-deps, for the dependencies pulled in.
+  orchestrator::RecreatePolicy policy_for(const std::string& service,
+                                          const YAML::Node& definition) {
+    if (m_options.recreate == orchestrator::RecreatePolicy::never) return m_options.recreate;
+    const std::lock_guard lock(m_mutex);
+    for (const auto& joined : joined_services(definition)) {
+      if (m_recreated.contains(joined)) return orchestrator::RecreatePolicy::force;
+    }
+    const bool named = m_options.services.empty() ||
+                       std::find(m_options.services.begin(), m_options.services.end(), service) !=
+                           m_options.services.end();
+    if (m_options.always_recreate_deps && !named) return orchestrator::RecreatePolicy::force;
+    return m_options.recreate;
+  }
+
+  void mark_recreated(const std::string& service) {
+    const std::lock_guard lock(m_mutex);
+    m_recreated.insert(service);
+  }
+
+  /// The containers a finished dependency's task left (run_graph runs a service only after
+  /// its dependencies' tasks have returned).
+  std::vector<ContainerRecord> containers_of(const std::string& service) {
+    const std::lock_guard lock(m_mutex);
+    const auto found = m_result.find(service);
+    return found == m_result.end() ? std::vector<ContainerRecord>{} : found->second;
+  }
+
+  /// The id of the image the store has for `reference`; empty when it has none yet.
+  std::string image_id(const std::string& reference) const {
+    const auto found = m_images.find(reference);
+    return found ? m_images.manifest(*found).config.digest.str() : "";
+  }
+
+  ContainerRecord create(orchestrator::ServiceContainer wanted, bool announce_creating = true) {
+    const std::string name = wanted.spec.name;
+    if (announce_creating) m_options.progress(fmt::format("Container {}  Creating", name));
+    CreateOptions create;
+    create.runtime = m_options.runtime;
+    create.files = std::move(wanted.files);
+    ContainerRecord record = create_container(m_images, m_store, std::move(wanted.spec), create);
+    m_options.progress(fmt::format("Container {}  Created", name));
+    return record;
+  }
+
+  /// Starts the container; its output from `since` on is new (empty: all of it).
+  void start(const ContainerRecord& record, const std::string& since = "") {
+    if (!m_options.start) return;
+    m_options.progress(fmt::format("Container {}  Starting", record.name));
+    start_container(m_store, record, m_options.berth_executable);
+    failpoint("compose-up-started");
+    m_options.progress(fmt::format("Container {}  Started", record.name));
+    announce(record, since);
+  }
+
+  void announce(const ContainerRecord& record, const std::string& since) {
+    if (m_options.on_running) m_options.on_running(record, since);
+  }
+
+  const ContainerStore& m_store;
+  const image::ImageStore& m_images;
+  const compose::Project& m_project;
+  const UpOptions& m_options;
+  const std::string m_began = now_rfc3339();
+  orchestrator::ServiceGraph m_graph;  // the selected services
+  std::map<std::string, std::vector<orchestrator::ServiceContainer>> m_wanted;
+  std::map<std::string, std::vector<ContainerRecord>> m_existing;  // each task its own entry
+  std::mutex m_mutex;                                              // guards what follows
+  std::set<std::string> m_recreated;
+  std::map<std::string, std::vector<ContainerRecord>> m_result;
+};
+
+}  // namespace
+
+void up_project(const ContainerStore& store, const image::ImageStore& images,
+                const compose::Project& project, const UpOptions& options) {
+  UpOptions shared = options;
+  shared.progress = serialised(options.progress);
+  const auto lock = lock_project(store, project.name, shared.progress);
+  ProjectUp up(store, images, project, shared);
+  up.prepare();
+  // External volumes are checked before the networks are made, and the other way round.
+  const auto volumes = orchestrator::project_volumes(project);
+  for (const auto& volume : volumes) {
+    if (volume.external && !volume_store(store).find(volume.spec.name)) {
+      throw Error(fmt::format("external volume \"{}\" not found", volume.spec.name));
+    }
+  }
+  ensure_networks(store, project, shared);
+  for (const auto& warning : ensure_project_volumes(store, volumes)) {
+    shared.progress("warning: " + warning);
+  }
+  up.handle_orphans();
+  report(up.run(), shared.progress);
+}
+
+}  // namespace berth::containers
