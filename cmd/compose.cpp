@@ -55,6 +55,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   add_up_command(app, global);
   add_down_command(app, global);
   add_logs_command(app, global);
+  add_transfer_commands(app, global);
 }
 
 }  // namespace berth::cmd

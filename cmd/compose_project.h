@@ -36,5 +36,6 @@ std::vector<containers::ContainerRecord> service_containers(
 /// The compose command files' registrations (add_compose_commands calls them).
 void add_up_command(CLI::App& app, const GlobalOptions& global);
 void add_logs_command(CLI::App& app, const GlobalOptions& global);
+void add_transfer_commands(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -47,6 +47,7 @@ struct UpFlags {
   bool no_log_prefix = false;
   bool timestamps = false;
   int timeout = -1;
+  std::string pull = "policy";
 };
 
 /// Compose's checks of the flags, in its words.
@@ -77,6 +78,10 @@ void check(UpFlags& flags) {
   }
   if (flags.always_recreate_deps && flags.no_recreate) {
     throw Error("--always-recreate-deps and --no-recreate are incompatible");
+  }
+  if (flags.pull != "policy" && flags.pull != "always" && flags.pull != "missing" &&
+      flags.pull != "never") {
+    throw Error("invalid --pull option \"" + flags.pull + "\": expected always, missing or never");
   }
   if (!flags.attach.empty() && flags.attach_dependencies) {
     throw Error("cannot combine --attach and --attach-dependencies");
@@ -135,35 +140,104 @@ std::set<std::string> attached_services(const compose::Project& project, const U
   return attach;
 }
 
+/// The flags `up` and `create` share: what to recreate, scale and pull.
+void add_convergence_flags(CLI::App* command, UpFlags& flags) {
+  command->add_option("service", flags.services, "Services (default: all)");
+  command->add_flag("--force-recreate", flags.force_recreate,
+                    "Recreate containers even if their configuration and image haven't changed");
+  command->add_flag("--no-recreate", flags.no_recreate,
+                    "If containers already exist, don't recreate them. Incompatible with "
+                    "--force-recreate.");
+  command
+      ->add_flag("--remove-orphans", flags.remove_orphans,
+                 "Remove containers for services not defined in the Compose file")
+      ->envname("COMPOSE_REMOVE_ORPHANS");
+  command
+      ->add_option("--scale", flags.scale,
+                   "Scale SERVICE to NUM instances. Overrides the `scale` setting in the "
+                   "Compose file if present.")
+      ->type_name("SERVICE=NUM");
+  command
+      ->add_option("--pull", flags.pull,
+                   "Pull image before running (\"always\"|\"missing\"|\"never\")")
+      ->capture_default_str();
+  command->add_option("--runtime", flags.runtime, "OCI runtime: crun or runc")
+      ->envname("BERTH_RUNTIME");
+}
+
+/// What the flags ask of the project's convergence.
+containers::UpOptions up_options(const UpFlags& flags) {
+  containers::UpOptions options;
+  options.runtime = flags.runtime;
+  options.parallel = flags.parallel;
+  options.berth_executable = self_executable();
+  options.services = flags.services;
+  options.no_deps = flags.no_deps;
+  options.recreate = flags.force_recreate ? orchestrator::RecreatePolicy::force
+                     : flags.no_recreate  ? orchestrator::RecreatePolicy::never
+                                          : orchestrator::RecreatePolicy::diverged;
+  options.always_recreate_deps = flags.always_recreate_deps;
+  options.start = !flags.no_start;
+  options.renew_anonymous_volumes = flags.renew_anon_volumes;
+  options.remove_orphans = flags.remove_orphans;
+  options.scale = parse_scale(flags.scale);
+  options.pull = flags.pull == "policy" ? "" : flags.pull;
+  return options;
+}
+
+/// Converges the project detached, with progress as the global flags ask.
+void converge_detached(const GlobalOptions& global, const compose::Project& project,
+                       containers::UpOptions options) {
+  ProgressDisplay display(progress_mode(global.progress));
+  options.progress = display.callback();
+  containers::up_project(container_store(global), image::ImageStore(global.root), project, options);
+}
+
+void add_create_command(CLI::App& app, const GlobalOptions& global) {
+  auto flags = std::make_shared<UpFlags>();
+  CLI::App* create = app.add_subcommand("create", "Creates containers for a service");
+  add_convergence_flags(create, *flags);
+  create->callback([&global, flags] {
+    global.prepare();
+    flags->no_start = true;
+    check(*flags);
+    converge_detached(global, compose::load_project(global.load_options()), up_options(*flags));
+  });
+}
+
+void add_scale_command(CLI::App& app, const GlobalOptions& global) {
+  auto flags = std::make_shared<UpFlags>();
+  CLI::App* scale = app.add_subcommand("scale", "Scale services");
+  scale->add_option("service", flags->scale, "SERVICE=REPLICAS")->required();
+  scale->add_flag("--no-deps", flags->no_deps, "Don't start linked services");
+  scale->add_option("--runtime", flags->runtime, "OCI runtime: crun or runc")
+      ->envname("BERTH_RUNTIME");
+  scale->callback([&global, flags] {
+    global.prepare();
+    const auto project = compose::load_project(global.load_options());
+    auto options = up_options(*flags);
+    for (const auto& [service, replicas] : options.scale) options.services.push_back(service);
+    converge_detached(global, project, options);
+  });
+}
+
 }  // namespace
 
 void add_up_command(CLI::App& app, const GlobalOptions& global) {
+  add_create_command(app, global);
+  add_scale_command(app, global);
   auto flags = std::make_shared<UpFlags>();
   CLI::App* up = app.add_subcommand("up", "Create and start containers");
-  up->add_option("service", flags->services, "Services to start (default: all)");
+  add_convergence_flags(up, *flags);
   up->add_flag("-d,--detach", flags->detach, "Detached mode: Run containers in the background");
   up->add_option("--parallel", flags->parallel, "Services handled at once (0: no limit)");
-  up->add_option("--runtime", flags->runtime, "OCI runtime: crun or runc")
-      ->envname("BERTH_RUNTIME");
-  up->add_flag("--force-recreate", flags->force_recreate,
-               "Recreate containers even if their configuration and image haven't changed");
-  up->add_flag("--no-recreate", flags->no_recreate,
-               "If containers already exist, don't recreate them. Incompatible with "
-               "--force-recreate.");
   up->add_flag("--always-recreate-deps", flags->always_recreate_deps,
                "Recreate dependent containers. Incompatible with --no-recreate.");
   up->add_flag("--no-deps", flags->no_deps, "Don't start linked services");
   up->add_flag("--no-start", flags->no_start, "Don't start the services after creating them");
-  up->add_flag("--remove-orphans", flags->remove_orphans,
-               "Remove containers for services not defined in the Compose file")
-      ->envname("COMPOSE_REMOVE_ORPHANS");
   up->add_flag("-V,--renew-anon-volumes", flags->renew_anon_volumes,
                "Recreate anonymous volumes instead of retrieving data from the previous "
                "containers");
-  up->add_option("--scale", flags->scale,
-                 "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose "
-                 "file if present.")
-      ->type_name("SERVICE=NUM");
   up->add_flag("--wait", flags->wait,
                "Wait for services to be running|healthy. Implies detached mode.");
   up->add_option("--wait-timeout", flags->wait_timeout,
@@ -197,20 +271,7 @@ void add_up_command(CLI::App& app, const GlobalOptions& global) {
                              flags->exit_code_from)) {
       throw Error("no such service: " + flags->exit_code_from);
     }
-    containers::UpOptions options;
-    options.runtime = flags->runtime;
-    options.parallel = flags->parallel;
-    options.berth_executable = self_executable();
-    options.services = flags->services;
-    options.no_deps = flags->no_deps;
-    options.recreate = flags->force_recreate ? orchestrator::RecreatePolicy::force
-                       : flags->no_recreate  ? orchestrator::RecreatePolicy::never
-                                             : orchestrator::RecreatePolicy::diverged;
-    options.always_recreate_deps = flags->always_recreate_deps;
-    options.start = !flags->no_start;
-    options.renew_anonymous_volumes = flags->renew_anon_volumes;
-    options.remove_orphans = flags->remove_orphans;
-    options.scale = parse_scale(flags->scale);
+    containers::UpOptions options = up_options(*flags);
     const auto store = container_store(global);
     const image::ImageStore images(global.root);
     ProgressMode mode = progress_mode(global.progress);

@@ -15,8 +15,10 @@
 
 #include "cmd/container_flags.h"
 #include "cmd/container_observe.h"
+#include "cmd/container_output.h"
 #include "cmd/global_options.h"
 #include "cmd/image_output.h"
+#include "cmd/signal_names.h"
 #include "orchestrator/containers/attach.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/logs.h"
@@ -36,21 +38,6 @@ using nlohmann::json;
 
 ContainerStore store_of(const GlobalOptions& global) {
   return ContainerStore(global.root, global.runroot);
-}
-
-int signal_number(const std::string& text) {
-  std::string name = text;
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (name.starts_with("SIG")) name = name.substr(3);
-  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
-    const int number = std::stoi(name);
-    if (number > 0 && number < NSIG) return number;
-  }
-  for (int number = 1; number < NSIG; ++number) {
-    const char* abbrev = ::sigabbrev_np(number);
-    if (abbrev != nullptr && name == abbrev) return number;
-  }
-  throw Error("invalid signal \"" + text + "\"");
 }
 
 ContainerRecord create_from(const GlobalOptions& global, const RunFlags& flags) {
@@ -250,48 +237,6 @@ int run_wait(const GlobalOptions& global, const std::vector<std::string>& names)
   return 0;
 }
 
-/// "Up 5 seconds", "Exited (0) 2 minutes ago", "Created" (Docker's STATUS column).
-std::string status_text(const containers::ContainerStore::LiveState& live) {
-  const auto& state = live.state;
-  std::string text;
-  if (state.status == "running" || state.status == "paused") {
-    std::string since = time_ago(parse_time(state.started_at));
-    if (since.ends_with(" ago")) since.resize(since.size() - 4);
-    text = "Up " + since;
-    if (state.status == "paused") text += " (Paused)";
-    if (!state.health.empty()) text += " (" + state.health + ")";
-  } else if (state.status == "restarting") {
-    text =
-        fmt::format("Restarting ({}) {}", state.exit_code, time_ago(parse_time(state.finished_at)));
-  } else if (state.status == "exited") {
-    text = fmt::format("Exited ({}) {}", state.exit_code, time_ago(parse_time(state.finished_at)));
-  } else {
-    text = "Created";
-  }
-  if (live.monitor_lost) text += " (monitor lost)";
-  return text;
-}
-
-std::string command_text(const ContainerRecord& record) {
-  std::vector<std::string> words;
-  const json& image = record.image_config;
-  if (record.spec.entrypoint) {
-    words = *record.spec.entrypoint;
-  } else if (image.contains("Entrypoint") && image["Entrypoint"].is_array()) {
-    words = image["Entrypoint"].get<std::vector<std::string>>();
-  }
-  if (record.spec.command) {
-    words.insert(words.end(), record.spec.command->begin(), record.spec.command->end());
-  } else if (!record.spec.entrypoint && image.contains("Cmd") && image["Cmd"].is_array()) {
-    const auto cmd = image["Cmd"].get<std::vector<std::string>>();
-    words.insert(words.end(), cmd.begin(), cmd.end());
-  }
-  std::string text;
-  for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
-  if (text.size() > 20) text = text.substr(0, 19) + "…";
-  return "\"" + text + "\"";
-}
-
 struct ListFlags {
   bool all = false;
   bool quiet = false;
@@ -448,8 +393,7 @@ void run_port(const GlobalOptions& global, const std::vector<std::string>& args)
   if (networking) {
     for (const auto& p : networking->ports) {
       const std::string inner = fmt::format("{}/{}", p.container_port, p.protocol);
-      const std::string outer =
-          fmt::format("{}:{}", p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port);
+      const std::string outer = host_address(p);
       if (wanted.empty()) {
         std::cout << inner << " -> " << outer << "\n";
       } else if (inner == wanted) {

@@ -149,7 +149,8 @@ json to_json(const runtime::ContainerSpec& spec) {
   out["network"] = spec.network;
   json networks = json::array();
   for (const auto& n : spec.networks) {
-    networks.push_back({{"network", n.network}, {"aliases", n.aliases}, {"ipv4_address", n.ipv4_address}});
+    networks.push_back(
+        {{"network", n.network}, {"aliases", n.aliases}, {"ipv4_address", n.ipv4_address}});
   }
   out["networks"] = networks;
   out["publish"] = spec.publish;
@@ -249,7 +250,9 @@ std::string ContainerStore::runtime_root(const std::string& runtime) const {
   return m_runroot + "/" + runtime;
 }
 
-std::string ContainerStore::new_id() { return random_hex(64); }
+std::string ContainerStore::new_id() {
+  return random_hex(64);
+}
 
 std::string ContainerStore::new_name() const {
   std::random_device device;
@@ -343,7 +346,12 @@ std::vector<ContainerRecord> ContainerStore::list() const {
   for (const auto& entry : stdfs::directory_iterator(m_root + "/containers", ignored)) {
     const std::string record = entry.path().string() + "/container.json";
     if (entry.path().filename() == "names" || !fs::is_file(record)) continue;
-    records.push_back(record_from(record));
+    try {
+      records.push_back(record_from(record));
+    } catch (const Error&) {
+      // Removed by another berth between the look and the read: it is simply gone.
+      if (fs::is_file(record)) throw;
+    }
   }
   std::sort(records.begin(), records.end(),
             [](const auto& a, const auto& b) { return a.created > b.created; });
@@ -359,7 +367,13 @@ ContainerRecord ContainerStore::find(std::string_view name_or_id) const {
     }
   }
   std::optional<ContainerRecord> match;
-  if (!wanted.empty() && wanted.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  const bool hex =
+      !wanted.empty() && wanted.find_first_not_of("0123456789abcdef") == std::string::npos;
+  // A full id names its record directly, without reading every other one.
+  if (hex && wanted.size() == 64 && fs::is_file(paths(wanted).record())) {
+    return record_from(paths(wanted).record());
+  }
+  if (hex) {
     for (auto& record : list()) {
       if (!record.id.starts_with(wanted)) continue;
       if (match) throw Error("multiple containers match \"" + wanted + "\"");

@@ -40,6 +40,10 @@ struct UpOptions {
   bool renew_anonymous_volumes = false;  // -V: a recreated container gets new anonymous volumes
   bool remove_orphans = false;        // else a warning names the containers of undeclared services
   std::map<std::string, long> scale;  // --scale SERVICE=N over the file's replicas
+  /// --pull always|missing|never over every service's pull_policy; empty: each service's
+  /// own (default missing). Images are pulled up front, side by side, before anything is
+  /// made, so that a reference that cannot be resolved leaves the host untouched.
+  std::string pull;
   /// Called for every container of the selected services that runs once `up` has dealt with
   /// it (attached `up` follows their output), with the time from which its output is new:
   /// empty for a container just created, the start time for one started again, this `up`'s

@@ -52,10 +52,9 @@ void for_each_at_once(const std::vector<ContainerRecord>& records,
   }
 }
 
-void stop_in_order(const ContainerStore& store, const orchestrator::ServiceGraph& graph,
-                   const std::vector<ContainerRecord>& containers,
-                   std::optional<std::chrono::seconds> timeout, const ProgressFn& print) {
-  const auto progress = serialised(print);
+void in_service_order(const orchestrator::ServiceGraph& graph,
+                      const std::vector<ContainerRecord>& containers, bool reverse,
+                      const ContainerAction& action, const ProgressFn& progress) {
   orchestrator::ServiceGraph services = graph;
   std::map<std::string, std::vector<ContainerRecord>> by_service;
   for (const auto& record : containers) {
@@ -63,21 +62,30 @@ void stop_in_order(const ContainerStore& store, const orchestrator::ServiceGraph
     by_service[service_of(record)].push_back(record);
   }
   orchestrator::ScheduleOptions schedule;
-  schedule.reverse = true;
+  schedule.reverse = reverse;
   const auto failures = orchestrator::run_graph(
       services,
       [&](const std::string& service) {
         const auto found = by_service.find(service);
-        if (found == by_service.end()) return;
-        for_each_at_once(found->second, [&](const ContainerRecord& record) {
-          if (!is_active(store.live_state(record.id).state.status)) return;
-          progress(fmt::format("Container {}  Stopping", record.name));
-          stop_container(store, record, timeout);
-          progress(fmt::format("Container {}  Stopped", record.name));
-        });
+        if (found != by_service.end()) for_each_at_once(found->second, action);
       },
       schedule);
   report(failures, progress);
+}
+
+void stop_in_order(const ContainerStore& store, const orchestrator::ServiceGraph& graph,
+                   const std::vector<ContainerRecord>& containers,
+                   std::optional<std::chrono::seconds> timeout, const ProgressFn& print) {
+  const auto progress = serialised(print);
+  in_service_order(
+      graph, containers, true,
+      [&](const ContainerRecord& record) {
+        if (!is_active(store.live_state(record.id).state.status)) return;
+        progress(fmt::format("Container {}  Stopping", record.name));
+        stop_container(store, record, timeout);
+        progress(fmt::format("Container {}  Stopped", record.name));
+      },
+      progress);
 }
 
 std::string orphan_warning(const std::vector<std::string>& containers) {

@@ -32,6 +32,16 @@ ProgressFn serialised(const ProgressFn& progress);
 void for_each_at_once(const std::vector<ContainerRecord>& records,
                       const std::function<void(const ContainerRecord&)>& action);
 
+using ContainerAction = std::function<void(const ContainerRecord&)>;
+
+/// `action` on every container, service by service over `graph` (dependencies first, or
+/// dependents first with `reverse`), a service's containers side by side. A service the graph
+/// does not know (no file, or an orphan) has nothing to wait for. A failure fails the
+/// services waiting on it; all are reported (report()).
+void in_service_order(const orchestrator::ServiceGraph& graph,
+                      const std::vector<ContainerRecord>& containers, bool reverse,
+                      const ContainerAction& action, const ProgressFn& progress);
+
 /// Stops `containers` (some of a project's), dependents first as `graph` says (a service
 /// it does not know stops at once), a service's replicas side by side; each with its grace
 /// period, or `timeout`. Progress: `Container x  Stopping`, `Stopped`. A stopped container

@@ -12,6 +12,7 @@
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/project_containers.h"
+#include "orchestrator/containers/project_images.h"
 #include "orchestrator/containers/project_lifecycle.h"
 #include "orchestrator/containers/project_support.h"
 #include "orchestrator/containers/state_watch.h"
@@ -175,6 +176,47 @@ class ProjectUp {
     for (const auto& service : m_project.start_order) m_existing[service];  // no insertion later
   }
 
+  /// Every selected service's image, as its pull policy says: pulled (always), pulled when
+  /// missing (missing, if_not_present, and for now daily/weekly/every_*), or required to be
+  /// there (never). A service with `build:` needs its image made, which berth cannot do
+  /// yet. Every problem is reported at once, before anything is made.
+  void ensure_images() {
+    ServiceImages to_pull;
+    std::vector<std::string> problems;
+    for (const auto& [service, wanted] : m_wanted) {
+      const YAML::Node definition = child(child(m_project.model, "services"), service);
+      const std::string image = m_project.image_of(service);
+      const bool present = m_images.find(image).has_value();
+      const bool buildable = static_cast<bool>(child(definition, "build"));
+      // A service with `build:` uses its image when there is one, and is built otherwise
+      // (or always, with pull_policy: build), as with Compose.
+      const std::string policy = m_options.pull.empty()
+                                     ? scalar(child(definition, "pull_policy"), "missing")
+                                     : m_options.pull;
+      if (buildable && (policy == "build" || !present)) {
+        problems.push_back(
+            fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
+      } else if (policy == "always") {
+        to_pull[image].push_back(service);
+      } else if (policy == "never") {
+        if (!present) {
+          problems.push_back(fmt::format("service \"{}\": No such image: {} (pull_policy is never)",
+                                         service, image));
+        }
+      } else if (!present) {
+        to_pull[image].push_back(service);
+      }
+    }
+    for (auto& failure : pull_service_images(m_images, to_pull, m_options.progress)) {
+      problems.push_back(std::move(failure));
+    }
+    if (problems.empty()) return;
+    for (const auto& problem : problems) m_options.progress("Error: " + problem);
+    throw Error(problems.size() == 1 ? problems.front()
+                                     : fmt::format("{} (and {} more problems, above)",
+                                                   problems.front(), problems.size() - 1));
+  }
+
   /// The containers of services the files no longer declare: removed, or named in a warning.
   void handle_orphans() {
     std::vector<std::string> services;
@@ -218,9 +260,6 @@ class ProjectUp {
         wait_for(m_store, service, dependency, containers_of(dependency),
                  scalar(child(entry.second, "condition"), "service_started"), m_options);
       }
-    }
-    if (definition["build"] && !m_images.find(m_project.image_of(service))) {
-      throw Error(fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
     }
     const auto policy = policy_for(service, definition);
     auto& existing = m_existing.at(service);
@@ -326,6 +365,7 @@ class ProjectUp {
     if (announce_creating) m_options.progress(fmt::format("Container {}  Creating", name));
     CreateOptions create;
     create.runtime = m_options.runtime;
+    create.pull_missing = false;  // ensure_images did what the pull policy asks
     create.files = std::move(wanted.files);
     ContainerRecord record = create_container(m_images, m_store, std::move(wanted.spec), create);
     m_options.progress(fmt::format("Container {}  Created", name));
@@ -368,6 +408,7 @@ void up_project(const ContainerStore& store, const image::ImageStore& images,
   const auto lock = lock_project(store, project.name, shared.progress);
   ProjectUp up(store, images, project, shared);
   up.prepare();
+  up.ensure_images();
   // External volumes are checked before the networks are made, and the other way round.
   const auto volumes = orchestrator::project_volumes(project);
   for (const auto& volume : volumes) {
