@@ -56,6 +56,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   add_down_command(app, global);
   add_logs_command(app, global);
   add_transfer_commands(app, global);
+  add_run_command(app, global);
 }
 
 }  // namespace berth::cmd

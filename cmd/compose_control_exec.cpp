@@ -3,9 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
-#include <optional>
 
 #include <fmt/format.h>
 
@@ -51,31 +49,6 @@ ContainerRecord exec_target(const GlobalOptions& global, const ProjectTarget& ta
     throw Error(fmt::format("service \"{}\" is not running", service));
   }
   return found.front();  // project_containers sorts by number, one-off containers last
-}
-
-/// A variable of the project's environment (its .env files, the shell's over them), as
-/// Compose resolves `-e KEY`; the shell's alone without a file.
-std::optional<std::string> project_variable(const ProjectTarget& target, const std::string& key) {
-  if (target.project) {
-    const auto found = target.project->environment.find(key);
-    if (found != target.project->environment.end()) return found->second;
-  }
-  if (const char* value = std::getenv(key.c_str())) return std::string(value);
-  return std::nullopt;
-}
-
-/// -e KEY=VALUE as given; -e KEY with the project's value, left out when it has none.
-std::vector<std::string> resolved_env(const ProjectTarget& target,
-                                      const std::vector<std::string>& entries) {
-  std::vector<std::string> env;
-  for (const auto& entry : entries) {
-    if (entry.find('=') != std::string::npos) {
-      env.push_back(entry);
-    } else if (const auto value = project_variable(target, entry)) {
-      env.push_back(entry + "=" + *value);
-    }
-  }
-  return env;
 }
 
 int run_exec(const GlobalOptions& global, const ExecFlags& flags) {

@@ -1,6 +1,8 @@
 #include "cmd/compose_project.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "orchestrator/containers/project_containers.h"
 #include "orchestrator/model_values.h"
@@ -39,6 +41,34 @@ std::vector<containers::ContainerRecord> service_containers(
     if (!declared && !labelled) throw Error("no such service: " + service);
   }
   return found;
+}
+
+namespace {
+
+/// A variable of the project's environment (its .env files, the shell's over them), as
+/// Compose resolves `-e KEY`; the shell's alone without a file.
+std::optional<std::string> project_variable(const ProjectTarget& target, const std::string& key) {
+  if (target.project) {
+    const auto found = target.project->environment.find(key);
+    if (found != target.project->environment.end()) return found->second;
+  }
+  if (const char* value = std::getenv(key.c_str())) return std::string(value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> resolved_env(const ProjectTarget& target,
+                                      const std::vector<std::string>& entries) {
+  std::vector<std::string> env;
+  for (const auto& entry : entries) {
+    if (entry.find('=') != std::string::npos) {
+      env.push_back(entry);
+    } else if (const auto value = project_variable(target, entry)) {
+      env.push_back(entry + "=" + *value);
+    }
+  }
+  return env;
 }
 
 }  // namespace berth::cmd

@@ -33,9 +33,15 @@ std::vector<containers::ContainerRecord> service_containers(
     const GlobalOptions& global, const ProjectTarget& target,
     const std::vector<std::string>& services, bool oneoff = false);
 
+/// -e KEY=VALUE entries as given; -e KEY with the project's value (its .env files, the
+/// shell's over them; the shell's alone without a file), left out when it has none.
+std::vector<std::string> resolved_env(const ProjectTarget& target,
+                                      const std::vector<std::string>& entries);
+
 /// The compose command files' registrations (add_compose_commands calls them).
 void add_up_command(CLI::App& app, const GlobalOptions& global);
 void add_logs_command(CLI::App& app, const GlobalOptions& global);
 void add_transfer_commands(CLI::App& app, const GlobalOptions& global);
+void add_run_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -1,11 +1,7 @@
 // `berth container ...`: Docker's single-container verbs. Flags and printing only; the work
 // is in orchestrator/containers.
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <iostream>
 #include <memory>
@@ -16,6 +12,7 @@
 #include "cmd/container_flags.h"
 #include "cmd/container_observe.h"
 #include "cmd/container_output.h"
+#include "cmd/container_start.h"
 #include "cmd/global_options.h"
 #include "cmd/image_output.h"
 #include "cmd/signal_names.h"
@@ -47,70 +44,6 @@ ContainerRecord create_from(const GlobalOptions& global, const RunFlags& flags) 
   options.auto_remove = flags.auto_remove;
   return containers::create_container(images, store_of(global),
                                       to_spec(flags, fs::current_directory()), options);
-}
-
-/// A socket pair for the attach channel: ours, and the monitor's (-1 when detached).
-struct AttachSockets {
-  int ours = -1;
-  int theirs = -1;
-  AttachSockets() = default;
-  explicit AttachSockets(bool wanted) {
-    if (!wanted) return;
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
-      throw Error(std::string("socketpair: ") + std::strerror(errno));
-    ours = pair[0];
-    theirs = pair[1];
-  }
-  ~AttachSockets() {
-    close_theirs();
-    if (ours >= 0) ::close(ours);
-  }
-  AttachSockets(const AttachSockets&) = delete;
-  AttachSockets& operator=(const AttachSockets&) = delete;
-  void close_theirs() {
-    if (theirs >= 0) ::close(theirs);
-    theirs = -1;
-  }
-};
-
-/// Starts `record` and, unless detached, relays its streams until it ends; returns its exit
-/// code (0 when detached, or when the user detached with Ctrl-P Ctrl-Q).
-int start_and_attach(const ContainerStore& store, const ContainerRecord& record, bool attach,
-                     bool interactive) {
-  AttachSockets sockets(attach);
-  containers::StartOptions start;
-  start.attach_fd = sockets.theirs;
-  start.stdin_once = attach && interactive;
-  if (record.spec.tty) start.console_size = util::terminal_size(STDIN_FILENO);
-  containers::start_container(store, record, self_executable(), start);
-  sockets.close_theirs();  // the monitor has its own; ours must see its end
-  if (!attach) return 0;
-
-  containers::AttachOptions options;
-  options.forward_input = interactive;
-  options.tty = record.spec.tty;
-  options.forward_signal = [&store, &record](int signal) {
-    try {
-      containers::kill_container(store, record, signal);
-    } catch (const Error&) {
-      // It has just ended: the exit code is on its way.
-    }
-  };
-  const containers::AttachResult result = containers::attach_session(sockets.ours, options);
-  if (result.detached) return 0;
-  if (!result.failure.empty()) std::cerr << "berth: error: " << result.failure << "\n";
-  if (result.exit_code) return *result.exit_code;
-  // The monitor went away without a word (killed): the state on disk tells the rest.
-  const int code = containers::wait_container(store, record);
-  if (record.auto_remove) {
-    try {
-      containers::remove_container(store, store.find(record.id), true, true);
-    } catch (const Error&) {
-      // Already removed.
-    }
-  }
-  return code;
 }
 
 int run_run(const GlobalOptions& global, const RunFlags& flags) {

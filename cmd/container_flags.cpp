@@ -65,9 +65,8 @@ bool propagation_word(std::string_view word) {
          word == "private" || word == "rprivate";
 }
 
-/// -v [SRC:]DST[:OPTS], Docker's rules: no SRC is an anonymous volume; a SRC that is a path
-/// (absolute, or relative to the current directory) is a bind, created as a directory when
-/// missing; a bare name is a named volume, made when it does not exist.
+}  // namespace
+
 runtime::MountSpec volume_of(const std::string& text, const std::string& cwd) {
   const auto parts = split(text, ':');
   const auto invalid = [&](const std::string& why) {
@@ -112,6 +111,8 @@ runtime::MountSpec volume_of(const std::string& text, const std::string& cwd) {
   }
   return mount;
 }
+
+namespace {
 
 /// --mount type=volume|bind|tmpfs,source=...,target=...,readonly,volume-nocopy,
 /// volume-subpath=...,bind-propagation=...,tmpfs-size=...,tmpfs-mode=...

@@ -75,6 +75,11 @@ void add_run_flags(CLI::App& command, RunFlags& flags);
 /// Fills the image and command from what the parser of `command` left (IMAGE [COMMAND...]).
 void take_positionals(const CLI::App& command, RunFlags& flags);
 
+/// -v [SRC:]DST[:OPTS], Docker's rules: no SRC is an anonymous volume; a SRC that is a path
+/// (absolute, or relative to `cwd`) is a bind, created as a directory when missing; a bare
+/// name is a named volume, made when it does not exist. berth::Error naming the flag.
+runtime::MountSpec volume_of(const std::string& text, const std::string& cwd);
+
 /// The spec the flags ask for; berth::Error naming the flag for anything invalid.
 runtime::ContainerSpec to_spec(const RunFlags& flags, const std::string& working_directory);
 

@@ -358,4 +358,24 @@ ServiceContainer service_container(const compose::Project& project, const std::s
   return out;
 }
 
+ServiceContainer oneoff_container(const compose::Project& project, const std::string& service,
+                                  const std::string& slug, bool service_ports, bool use_aliases) {
+  ServiceContainer out = service_container(project, service, 1);
+  ContainerSpec& spec = out.spec;
+  spec.name = fmt::format("{}-{}-run-{}", project.name, service, slug.substr(0, 12));
+  spec.labels[k_oneoff_label] = "True";
+  spec.labels[k_slug_label] = slug;
+  spec.labels.erase(k_number_label);
+  spec.restart = {};
+  if (!service_ports) {
+    spec.publish.clear();
+    spec.publish_all = false;
+  }
+  for (auto& attachment : spec.networks) {
+    attachment.ipv4_address.clear();  // the service's own container may hold it
+    if (!use_aliases) attachment.aliases.clear();
+  }
+  return out;
+}
+
 }  // namespace berth::orchestrator

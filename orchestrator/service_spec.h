@@ -20,6 +20,7 @@ inline constexpr const char* k_config_hash_label = "com.docker.compose.config-ha
 inline constexpr const char* k_working_dir_label = "com.docker.compose.project.working_dir";
 inline constexpr const char* k_config_files_label = "com.docker.compose.project.config_files";
 inline constexpr const char* k_depends_on_label = "com.docker.compose.depends_on";
+inline constexpr const char* k_slug_label = "com.docker.compose.slug";
 
 struct ServiceContainer {
   runtime::ContainerSpec spec;
@@ -35,5 +36,12 @@ std::string container_name(const compose::Project& project, const std::string& s
 /// berth cannot honour (an unknown restart policy, an unset secret's source, ...).
 ServiceContainer service_container(const compose::Project& project, const std::string& service,
                                    int number);
+
+/// A one-off `run` container of `service`, as Compose makes one: named
+/// `<project>-<service>-run-<first 12 of slug>`, labelled oneoff=True with its slug and no
+/// container number, with no restart policy, no static IP, no published ports unless
+/// `service_ports`, and the service's name as a network alias only with `use_aliases`.
+ServiceContainer oneoff_container(const compose::Project& project, const std::string& service,
+                                  const std::string& slug, bool service_ports, bool use_aliases);
 
 }  // namespace berth::orchestrator

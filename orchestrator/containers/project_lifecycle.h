@@ -32,6 +32,9 @@ struct UpOptions {
   /// `up SERVICE...`: these and, unless no_deps, what they depend on; empty: every service.
   std::vector<std::string> services;
   bool no_deps = false;
+  /// Only what `services` depend on (`run`: the one-off's dependencies), and the project's
+  /// networks and volumes; with no_deps, those alone.
+  bool only_dependencies = false;
   /// --force-recreate / --no-recreate; --always-recreate-deps forces it for the services
   /// only pulled in as dependencies of the named ones.
   orchestrator::RecreatePolicy recreate = orchestrator::RecreatePolicy::diverged;

@@ -155,6 +155,9 @@ class ProjectUp {
     } else {
       selected = graph.with_dependencies(m_options.services);
     }
+    if (m_options.only_dependencies) {
+      for (const auto& service : m_options.services) selected.erase(service);
+    }
     for (const auto& service : m_project.start_order) {
       if (!selected.contains(service)) continue;
       m_graph.add_service(service);
