@@ -38,6 +38,7 @@ bench: build
 	@./bench/config.sh
 	@./bench/pull.sh
 	@./bench/container-run.sh
+	@./bench/compose.sh
 	@./bench/network.sh
 
 clean:
