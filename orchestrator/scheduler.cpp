@@ -48,6 +48,10 @@ std::vector<TaskFailure> run_graph(const ServiceGraph& graph,
     for (const auto& next : released_by(failed)) {
       Node& node = nodes[next];
       if (node.state != State::waiting) continue;
+      if (options.optional_edge && options.optional_edge(next, failed)) {
+        --node.unmet;
+        continue;
+      }
       node.state = State::failed;
       node.chain = fmt::format("\"{}\"{}", failed,
                                nodes[failed].chain.empty() ? "" : " <- " + nodes[failed].chain);

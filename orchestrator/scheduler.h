@@ -15,6 +15,9 @@ namespace berth::orchestrator {
 struct ScheduleOptions {
   std::size_t parallel = 0;  // at most this many tasks at once; 0: no bound
   bool reverse = false;      // a service waits for its dependents instead (down)
+  /// True for an edge whose failure does not stop the waiting service (depends_on with
+  /// `required: false`): it still waits for the other one to end, then runs anyway.
+  std::function<bool(const std::string& waiting, const std::string& waited)> optional_edge;
 };
 
 struct TaskFailure {

@@ -249,6 +249,9 @@ class ProjectUp {
   std::vector<orchestrator::TaskFailure> run() {
     orchestrator::ScheduleOptions schedule;
     schedule.parallel = m_options.parallel;
+    schedule.optional_edge = [this](const std::string& service, const std::string& dependency) {
+      return !required(service, dependency);
+    };
     return orchestrator::run_graph(
         m_graph, [&](const std::string& service) { up_service(service); }, schedule);
   }
@@ -260,8 +263,20 @@ class ProjectUp {
       for (const auto& entry : depends_on) {
         const std::string dependency = entry.first.Scalar();
         if (!m_graph.contains(dependency) || !m_options.start) continue;  // --no-deps, --no-start
-        wait_for(m_store, service, dependency, containers_of(dependency),
-                 scalar(child(entry.second, "condition"), "service_started"), m_options);
+        try {
+          wait_for(m_store, service, dependency, containers_of(dependency),
+                   scalar(child(entry.second, "condition"), "service_started"), m_options);
+        } catch (const Error& e) {
+          if (required(service, dependency)) throw;
+          // required: false: Compose warns and starts the service anyway.
+          m_options.progress(
+              fmt::format("warning: service \"{}\": optional dependency: {}", service, e.what()));
+        }
+        if (!required(service, dependency) && !started(dependency)) {
+          m_options.progress(
+              fmt::format("warning: service \"{}\": optional dependency \"{}\" did not start",
+                          service, dependency));
+        }
       }
     }
     const auto policy = policy_for(service, definition);
@@ -347,6 +362,19 @@ class ProjectUp {
   void mark_recreated(const std::string& service) {
     const std::lock_guard lock(m_mutex);
     m_recreated.insert(service);
+  }
+
+  /// False for a depends_on entry with `required: false`.
+  bool required(const std::string& service, const std::string& dependency) const {
+    const auto entry =
+        child(child(child(child(m_project.model, "services"), service), "depends_on"), dependency);
+    return scalar(child(entry, "required"), "true") != "false";
+  }
+
+  /// True when the dependency's task succeeded.
+  bool started(const std::string& service) {
+    const std::lock_guard lock(m_mutex);
+    return m_result.contains(service);
   }
 
   /// The containers a finished dependency's task left (run_graph runs a service only after

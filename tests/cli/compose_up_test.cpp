@@ -128,6 +128,23 @@ services:
   EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
 }
 
+TEST_P(ComposeUp, ADependencyNotRequiredOnlyWarnsWhenItFails) {
+  write_compose(R"(
+services:
+  migrate: {image: bb:1, command: ["sh", "-c", "exit 3"]}
+  app:
+    image: bb:1
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    depends_on: {migrate: {condition: service_completed_successfully, required: false}}
+)");
+  const auto up = project({"up", "-d"});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_THAT(up.err, HasSubstr("warning: service \"app\": optional dependency: service "
+                                "\"migrate\" didn't complete successfully: exit 3"));
+  EXPECT_EQ(inspect("shop-app-1")["State"]["Status"], "running");
+}
+
 TEST_P(ComposeUp, RecreateFlagsDecideWhatIsRecreated) {
   ASSERT_EQ(project({"up", "-d"}).exit_code, 0);
   const std::string db = id_of("shop-db-1");

@@ -98,6 +98,24 @@ TEST(Scheduler, AFailureStopsItsDependentsAndNamesTheChain) {
   EXPECT_THAT(recorder.m_started, ::testing::UnorderedElementsAre("db", "cache"));
 }
 
+TEST(Scheduler, AnOptionalDependencyThatFailsDoesNotStopItsDependent) {
+  Recorder recorder;
+  ScheduleOptions options;
+  // api needs db only optionally (depends_on required: false); worker needs it for real.
+  options.optional_edge = [](const std::string& waiting, const std::string& waited) {
+    return waiting == "api" && waited == "db";
+  };
+  const auto failures = run_graph(stack(), recorder.task({}, {"db"}), options);
+  std::map<std::string, std::string> by_service;
+  for (const auto& failure : failures) by_service[failure.service] = failure.message;
+  EXPECT_EQ(by_service.size(), 2u);
+  EXPECT_EQ(by_service["db"], "db broke");
+  EXPECT_EQ(by_service["worker"], "not started: dependency \"db\" failed");
+  // api still waited for db to end, then ran, and so did web after it.
+  EXPECT_LT(recorder.index(recorder.m_ended, "db"), recorder.index(recorder.m_started, "api"));
+  EXPECT_LT(recorder.index(recorder.m_ended, "api"), recorder.index(recorder.m_started, "web"));
+}
+
 TEST(Scheduler, WideLevelsRespectTheBound) {
   ServiceGraph graph;
   for (int i = 0; i < 40; ++i) graph.add_service("s" + std::to_string(i));
