@@ -1,5 +1,6 @@
 #include "cmd/progress_display.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "util/error.h"
-#include "util/terminal.h"
 
 namespace berth::cmd {
 
@@ -117,8 +117,15 @@ std::string ProgressDisplay::render(const Entry& entry, std::size_t width) const
   const std::string mark =
       entry.done ? "\033[32m✔\033[0m"
                  : std::string("\033[34m") + k_spinner[m_tick % k_spinner.size()] + "\033[0m";
-  return fmt::format(" {} {:<{}}  {:<10} {:.1f}s", mark, entry.resource, width, entry.status,
-                     seconds);
+  std::string text =
+      fmt::format("{:<{}}  {:<10} {:.1f}s", entry.resource, width, entry.status, seconds);
+  // A line wider than the terminal would wrap and throw off the redraw's count of lines.
+  winsize size{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 4 &&
+      text.size() + 3 > size.ws_col) {
+    text.resize(size.ws_col - 3u);
+  }
+  return " " + mark + " " + text;
 }
 
 void ProgressDisplay::redraw() {

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,6 +28,7 @@
 #include "network/netlink.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/observe.h"
+#include "orchestrator/containers/state_watch.h"
 #include "orchestrator/containers/volumes.h"
 #include "runtime/cgroups.h"
 #include "runtime/console_socket.h"
@@ -217,37 +217,6 @@ void wait_for_exit(int pid, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
-
-/// Waits for the state file to change (the monitor replaces it by rename) or `limit`.
-class StateWatch {
- public:
-  explicit StateWatch(const std::string& run_dir) {
-    m_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (m_fd >= 0)
-      ::inotify_add_watch(m_fd, run_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
-  }
-  ~StateWatch() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  StateWatch(const StateWatch&) = delete;
-  StateWatch& operator=(const StateWatch&) = delete;
-
-  void wait(std::chrono::milliseconds limit) {
-    if (m_fd < 0) {
-      std::this_thread::sleep_for(std::min(limit, std::chrono::milliseconds(20)));
-      return;
-    }
-    pollfd descriptor{m_fd, POLLIN, 0};
-    if (::poll(&descriptor, 1, static_cast<int>(limit.count())) > 0) {
-      char events[4096];
-      while (::read(m_fd, events, sizeof events) > 0) {
-      }
-    }
-  }
-
- private:
-  int m_fd = -1;
-};
 
 /// Starts `berth-monitor <run_dir> [4]` (next to the berth binary) detached, and reads its
 /// verdict from the pipe it gets as fd 3: "ok" once the container runs, or "error: <why>". An

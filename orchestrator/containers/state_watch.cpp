@@ -5,33 +5,45 @@
 #include <unistd.h>
 
 #include <algorithm>
-
-#include "util/unique_fd.h"
+#include <thread>
 
 namespace berth::containers {
+
+StateWatch::StateWatch(const std::string& run_dir) {
+  m_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (m_fd >= 0) {
+    ::inotify_add_watch(m_fd, run_dir.c_str(),
+                        IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF);
+  }
+}
+
+StateWatch::~StateWatch() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+void StateWatch::wait(std::chrono::milliseconds limit) {
+  if (m_fd < 0) {
+    std::this_thread::sleep_for(std::min(limit, std::chrono::milliseconds(20)));
+    return;
+  }
+  pollfd descriptor{m_fd, POLLIN, 0};
+  if (::poll(&descriptor, 1, static_cast<int>(limit.count())) > 0) {
+    char events[4096];
+    while (::read(m_fd, events, sizeof events) > 0) {
+    }
+  }
+}
 
 bool watch_state(const ContainerStore& store, const std::string& id,
                  const std::function<bool(const ContainerStore::LiveState&)>& done,
                  std::chrono::steady_clock::time_point deadline) {
   using namespace std::chrono;
-  const Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (watch.get() >= 0) {
-    ::inotify_add_watch(watch.get(), store.paths(id).run_dir.c_str(),
-                        IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
-  }
+  StateWatch watch(store.paths(id).run_dir);
   for (;;) {
     if (done(store.live_state(id))) return true;
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd descriptor{watch.get(), POLLIN, 0};
-    const int wait_ms = static_cast<int>(std::min<long>(left.count(), 500));
-    if (watch.get() >= 0 && ::poll(&descriptor, 1, wait_ms) > 0) {
-      char events[4096];
-      while (::read(watch.get(), events, sizeof events) > 0) {
-      }
-    } else if (watch.get() < 0) {
-      ::usleep(50'000);
-    }
+    watch.wait(std::min(left, milliseconds(500)));
   }
 }
 

@@ -10,6 +10,21 @@
 
 namespace berth::containers {
 
+/// Waits for the state file in `run_dir` to change (the monitor replaces it by rename) or a
+/// time limit, whichever comes first.
+class StateWatch {
+ public:
+  explicit StateWatch(const std::string& run_dir);
+  ~StateWatch();
+  StateWatch(const StateWatch&) = delete;
+  StateWatch& operator=(const StateWatch&) = delete;
+
+  void wait(std::chrono::milliseconds limit);
+
+ private:
+  int m_fd = -1;
+};
+
 /// Calls `done` with the container's live state now and whenever it may have changed, and at
 /// least every half second (a monitor killed -9 says nothing), until `done` returns true
 /// (then true) or `deadline` passes (then false).
