@@ -91,10 +91,7 @@ class AttachedSession {
     std::vector<std::string> names;
     for (const auto& service : m_project.start_order) {
       if (!m_options.attach.contains(service)) continue;
-      const auto scaled = m_up.scale.find(service);
-      const long replicas = scaled != m_up.scale.end()
-                                ? scaled->second
-                                : compose::service_replicas(m_project.model, service);
+      const long replicas = containers::wanted_replicas(m_project, m_up, service);
       for (long n = 1; n <= replicas; ++n) {
         names.push_back(
             log_name(orchestrator::container_name(m_project, service, int(n)), m_project.name));

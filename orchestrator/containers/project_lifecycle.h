@@ -54,6 +54,10 @@ struct UpOptions {
   std::function<void(const ContainerRecord&, const std::string& since)> on_running;
 };
 
+/// How many containers `up` wants of `service`: --scale's count, else the file's.
+long wanted_replicas(const compose::Project& project, const UpOptions& options,
+                     const std::string& service);
+
 /// Brings the project up, detached. Every failed service is reported on the progress and
 /// the first thrown as berth::Error naming it (a dependency that exits, turns unhealthy or
 /// does not start fails its dependents, `not started: dependency "db" failed`); what

@@ -164,10 +164,7 @@ class ProjectUp {
       for (const auto& dependency : graph.dependencies(service)) {
         if (selected.contains(dependency)) m_graph.add_dependency(service, dependency);
       }
-      const auto scaled = m_options.scale.find(service);
-      const long replicas = scaled != m_options.scale.end()
-                                ? scaled->second
-                                : compose::service_replicas(m_project.model, service);
+      const long replicas = wanted_replicas(m_project, m_options, service);
       auto& wanted = m_wanted[service];
       for (long n = 1; n <= replicas; ++n) {
         wanted.push_back(orchestrator::service_container(m_project, service, int(n)));
@@ -213,7 +210,16 @@ class ProjectUp {
     for (auto& failure : pull_service_images(m_images, to_pull, m_options.progress)) {
       problems.push_back(std::move(failure));
     }
-    if (problems.empty()) return;
+    if (problems.empty()) {
+      // Each image's id, read once: the service tasks compare it with their containers'.
+      for (const auto& [service, wanted] : m_wanted) {
+        const std::string image = m_project.image_of(service);
+        if (m_image_ids.contains(image)) continue;
+        const auto found = m_images.find(image);
+        m_image_ids[image] = found ? m_images.manifest(*found).config.digest.str() : "";
+      }
+      return;
+    }
     for (const auto& problem : problems) m_options.progress("Error: " + problem);
     throw Error(problems.size() == 1 ? problems.front()
                                      : fmt::format("{} (and {} more problems, above)",
@@ -286,7 +292,7 @@ class ProjectUp {
       const auto& labels = wanted.spec.labels;
       desired.push_back({wanted.spec.name, std::stoi(labels.at(orchestrator::k_number_label)),
                          labels.at(orchestrator::k_config_hash_label),
-                         image_id(wanted.spec.image)});
+                         m_image_ids.at(wanted.spec.image)});
     }
     std::vector<orchestrator::ObservedContainer> observed;
     for (const auto& record : existing) {
@@ -385,12 +391,6 @@ class ProjectUp {
     return found == m_result.end() ? std::vector<ContainerRecord>{} : found->second;
   }
 
-  /// The id of the image the store has for `reference`; empty when it has none yet.
-  std::string image_id(const std::string& reference) const {
-    const auto found = m_images.find(reference);
-    return found ? m_images.manifest(*found).config.digest.str() : "";
-  }
-
   ContainerRecord create(orchestrator::ServiceContainer wanted, bool announce_creating = true) {
     const std::string name = wanted.spec.name;
     if (announce_creating) m_options.progress(fmt::format("Container {}  Creating", name));
@@ -424,6 +424,7 @@ class ProjectUp {
   const std::string m_began = now_rfc3339();
   orchestrator::ServiceGraph m_graph;  // the selected services
   std::map<std::string, std::vector<orchestrator::ServiceContainer>> m_wanted;
+  std::map<std::string, std::string> m_image_ids;  // by reference; written before the tasks run
   std::map<std::string, std::vector<ContainerRecord>> m_existing;  // each task its own entry
   std::mutex m_mutex;                                              // guards what follows
   std::set<std::string> m_recreated;
@@ -431,6 +432,13 @@ class ProjectUp {
 };
 
 }  // namespace
+
+long wanted_replicas(const compose::Project& project, const UpOptions& options,
+                     const std::string& service) {
+  const auto scaled = options.scale.find(service);
+  return scaled != options.scale.end() ? scaled->second
+                                       : compose::service_replicas(project.model, service);
+}
 
 void up_project(const ContainerStore& store, const image::ImageStore& images,
                 const compose::Project& project, const UpOptions& options) {
