@@ -18,8 +18,8 @@
 #include "network/ipam.h"
 #include "network/netlink.h"
 #include "util/error.h"
-#include "util/first_failure.h"
 #include "util/failpoint.h"
+#include "util/first_failure.h"
 #include "util/fs.h"
 
 namespace berth::network {
@@ -32,15 +32,16 @@ namespace {
 using PortKey = std::tuple<std::string, std::uint16_t, std::string>;  // ip ("" any), port, proto
 
 /// The host ports the containers under `containers_dir` publish, from their network.json
-/// files; `own_state` (the container being set up) aside.
-std::vector<PortKey> ports_in_use(const std::string& containers_dir, const std::string& own_state) {
+/// files; `own_state` (the container being set up) and the containers `ignored_ids` aside.
+std::vector<PortKey> ports_in_use(const std::string& containers_dir, const std::string& own_state,
+                                  const std::set<std::string>& ignored_ids = {}) {
   std::vector<PortKey> used;
   const stdfs::path containers = containers_dir;
   std::error_code error;
   for (stdfs::directory_iterator it(containers, error), end; !error && it != end;
        it.increment(error)) {
     const std::string path = it->path().string() + "/network.json";
-    if (path == own_state) continue;
+    if (path == own_state || ignored_ids.contains(it->path().filename().string())) continue;
     const auto text = fs::read_file_if_exists(path);
     if (!text) continue;
     try {
@@ -62,6 +63,15 @@ bool clashes(const std::vector<PortKey>& used, const PortSpec& port) {
   });
 }
 
+std::string host_ip_text(const PortSpec& port) {
+  return port.host_ip.empty() ? "0.0.0.0" : port.host_ip;
+}
+
+std::string published_elsewhere(const PortSpec& port, const std::string& owner) {
+  return fmt::format("port {}/{} of {} is already published on {} by another container",
+                     port.host_port, port.protocol, owner, host_ip_text(port));
+}
+
 /// Binds host_ip:host_port (0: a free one) for the port's protocol, as a proxy would, and
 /// returns the port; EADDRINUSE and the like as an error naming the port.
 std::uint16_t probe_host_port(const PortSpec& port, const std::string& owner) {
@@ -79,11 +89,10 @@ std::uint16_t probe_host_port(const PortSpec& port, const std::string& owner) {
     ::close(fd);
     if (error == EADDRINUSE) {
       throw Error(fmt::format("port {}/{} of {} is already in use on {}", port.host_port,
-                              port.protocol, owner,
-                              port.host_ip.empty() ? "0.0.0.0" : port.host_ip));
+                              port.protocol, owner, host_ip_text(port)));
     }
     throw Error(fmt::format("port {}/{} of {} on {}: {}", port.host_port, port.protocol, owner,
-                            port.host_ip.empty() ? "0.0.0.0" : port.host_ip, std::strerror(error)));
+                            host_ip_text(port), std::strerror(error)));
   }
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -99,11 +108,7 @@ std::vector<PortSpec> choose_host_ports(const std::vector<PortSpec>& requested,
   std::vector<PortSpec> chosen;
   for (PortSpec port : requested) {
     if (port.host_port != 0) {
-      if (clashes(used, port)) {
-        throw Error(fmt::format("port {}/{} of {} is already published on {} by another container",
-                                port.host_port, port.protocol, owner,
-                                port.host_ip.empty() ? "0.0.0.0" : port.host_ip));
-      }
+      if (clashes(used, port)) throw Error(published_elsewhere(port, owner));
       probe_host_port(port, owner);
     } else {
       // The kernel's pick among free ports, tried again should a berth container hold it.
@@ -236,6 +241,35 @@ ContainerNetwork container_network_from_json(const json& value) {
 void check_host_ports(const std::vector<PortSpec>& ports, const std::string& owner,
                       const std::string& containers_dir) {
   choose_host_ports(ports, owner, containers_dir, "");
+}
+
+std::vector<std::string> host_port_problems(const std::vector<PortClaim>& claims,
+                                            const std::string& containers_dir,
+                                            const std::set<std::string>& ignored_ids) {
+  const std::vector<PortKey> used = ports_in_use(containers_dir, "", ignored_ids);
+  std::vector<std::pair<PortKey, std::string>> claimed;  // by an earlier claim, its owner
+  std::vector<std::string> problems;
+  for (const auto& claim : claims) {
+    for (const auto& port : claim.ports) {
+      if (port.host_port == 0) continue;  // any free port will do, chosen at start
+      const auto earlier = std::find_if(claimed.begin(), claimed.end(), [&](const auto& entry) {
+        return clashes({entry.first}, port);
+      });
+      try {
+        if (earlier != claimed.end()) {
+          throw Error(fmt::format("port {}/{} of {} on {} is also published by {}", port.host_port,
+                                  port.protocol, claim.owner, host_ip_text(port), earlier->second));
+        }
+        if (clashes(used, port)) throw Error(published_elsewhere(port, claim.owner));
+        probe_host_port(port, claim.owner);
+      } catch (const Error& e) {
+        problems.push_back(e.what());
+        continue;
+      }
+      claimed.emplace_back(PortKey{port.host_ip, port.host_port, port.protocol}, claim.owner);
+    }
+  }
+  return problems;
 }
 
 std::string netns_name(const std::string& container_id) {

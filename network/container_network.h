@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,20 @@ ContainerNetwork setup_container_network(NetworkStore& store,
 /// anything is made. Throws the error setup would.
 void check_host_ports(const std::vector<PortSpec>& ports, const std::string& owner,
                       const std::string& containers_dir);
+
+/// One container's published ports, checked before anything is made.
+struct PortClaim {
+  std::string owner;  // the container's name, for the messages
+  std::vector<PortSpec> ports;
+};
+
+/// check_host_ports for several containers at once, every problem reported rather than the
+/// first: a fixed host port bound on the host, published by a container under
+/// `containers_dir` (those whose ids are in `ignored_ids` aside: they are to be replaced), or
+/// claimed by two of `claims`. One message per problem, in setup's words.
+std::vector<std::string> host_port_problems(const std::vector<PortClaim>& claims,
+                                            const std::string& containers_dir,
+                                            const std::set<std::string>& ignored_ids);
 
 /// Undoes what setup made, as recorded in `state_path` (nothing to do without it): ports,
 /// connections (the last one out deactivates its network), namespace; then removes the file.

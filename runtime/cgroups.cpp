@@ -225,7 +225,9 @@ std::optional<std::string> read_live_cgroup_file(const std::string& path) {
 bool cgroup_frozen(const std::string& cgroups_path) {
   const std::string relative = relative_cgroup(cgroups_path);
   bool frozen_in_v2 = false;
-  for (const auto& mount : cgroup_mounts()) {
+  // Read once per process: `ps` asks for every container, and the mount table is long.
+  static const std::vector<CgroupMount> mounts = cgroup_mounts();
+  for (const auto& mount : mounts) {
     if (mount.type == "cgroup") {
       const auto options = split(mount.options, ',');
       if (std::find(options.begin(), options.end(), "freezer") == options.end()) {

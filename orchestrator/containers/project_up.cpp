@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "network/container_network.h"
 #include "network/network_store.h"
 #include "orchestrator/compose/validate.h"
 #include "orchestrator/containers/lifecycle.h"
@@ -34,15 +35,8 @@ using orchestrator::scalar;
 
 void ensure_networks(const ContainerStore& store, const compose::Project& project,
                      const UpOptions& options) {
-  const auto wanted = orchestrator::project_networks(project);
   network::NetworkStore networks(network_options(store, options.berth_executable));
-  for (const auto& network : wanted) {
-    if (network.external && !networks.find_if_exists(network.spec.name)) {
-      throw Error(fmt::format("network {} declared as external, but could not be found",
-                              network.spec.name));  // Compose's words
-    }
-  }
-  for (const auto& network : wanted) {
+  for (const auto& network : orchestrator::project_networks(project)) {
     if (network.external || networks.find_if_exists(network.spec.name)) continue;
     options.progress(fmt::format("Network {}  Creating", network.spec.name));
     networks.create(network.spec);
@@ -176,54 +170,23 @@ class ProjectUp {
     for (const auto& service : m_project.start_order) m_existing[service];  // no insertion later
   }
 
-  /// Every selected service's image, as its pull policy says: pulled (always), pulled when
-  /// missing (missing, if_not_present, and for now daily/weekly/every_*), or required to be
-  /// there (never). A service with `build:` needs its image made, which berth cannot do
-  /// yet. Every problem is reported at once, before anything is made.
-  void ensure_images() {
-    ServiceImages to_pull;
-    std::vector<std::string> problems;
+  /// Every problem that can be known before anything is made, reported at once: images
+  /// that cannot be had (pull_policy never, or a build), external networks and volumes
+  /// that are missing, fixed host ports that are taken. Then the images to pull are pulled,
+  /// side by side, and their failures reported together.
+  void check_and_pull() {
+    std::vector<std::string> problems = plan_images();
+    check_externals(problems);
+    if (m_options.start) check_ports(problems);
+    fail_with(problems);
+    fail_with(pull_service_images(m_images, m_to_pull, m_options.progress));
+    // Each image's id, read once: the service tasks compare it with their containers'.
     for (const auto& [service, wanted] : m_wanted) {
-      const YAML::Node definition = child(child(m_project.model, "services"), service);
       const std::string image = m_project.image_of(service);
-      const bool present = m_images.find(image).has_value();
-      const bool buildable = static_cast<bool>(child(definition, "build"));
-      // A service with `build:` uses its image when there is one, and is built otherwise
-      // (or always, with pull_policy: build), as with Compose.
-      const std::string policy = m_options.pull.empty()
-                                     ? scalar(child(definition, "pull_policy"), "missing")
-                                     : m_options.pull;
-      if (buildable && (policy == "build" || !present)) {
-        problems.push_back(
-            fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
-      } else if (policy == "always") {
-        to_pull[image].push_back(service);
-      } else if (policy == "never") {
-        if (!present) {
-          problems.push_back(fmt::format("service \"{}\": No such image: {} (pull_policy is never)",
-                                         service, image));
-        }
-      } else if (!present) {
-        to_pull[image].push_back(service);
-      }
+      if (m_image_ids.contains(image)) continue;
+      const auto found = m_images.find(image);
+      m_image_ids[image] = found ? m_images.manifest(*found).config.digest.str() : "";
     }
-    for (auto& failure : pull_service_images(m_images, to_pull, m_options.progress)) {
-      problems.push_back(std::move(failure));
-    }
-    if (problems.empty()) {
-      // Each image's id, read once: the service tasks compare it with their containers'.
-      for (const auto& [service, wanted] : m_wanted) {
-        const std::string image = m_project.image_of(service);
-        if (m_image_ids.contains(image)) continue;
-        const auto found = m_images.find(image);
-        m_image_ids[image] = found ? m_images.manifest(*found).config.digest.str() : "";
-      }
-      return;
-    }
-    for (const auto& problem : problems) m_options.progress("Error: " + problem);
-    throw Error(problems.size() == 1 ? problems.front()
-                                     : fmt::format("{} (and {} more problems, above)",
-                                                   problems.front(), problems.size() - 1));
   }
 
   /// The containers of services the files no longer declare: removed, or named in a warning.
@@ -263,6 +226,88 @@ class ProjectUp {
   }
 
  private:
+  /// Every selected service's image, as its pull policy says: to be pulled (always), pulled
+  /// when missing (missing, if_not_present, and for now daily/weekly/every_*), or required
+  /// to be there (never). A service with `build:` needs its image made, which berth cannot
+  /// do yet. Fills m_to_pull; returns the problems.
+  std::vector<std::string> plan_images() {
+    std::vector<std::string> problems;
+    for (const auto& [service, wanted] : m_wanted) {
+      const YAML::Node definition = child(child(m_project.model, "services"), service);
+      const std::string image = m_project.image_of(service);
+      const bool present = m_images.find(image).has_value();
+      const bool buildable = static_cast<bool>(child(definition, "build"));
+      // A service with `build:` uses its image when there is one, and is built otherwise
+      // (or always, with pull_policy: build), as with Compose.
+      const std::string policy = m_options.pull.empty()
+                                     ? scalar(child(definition, "pull_policy"), "missing")
+                                     : m_options.pull;
+      if (buildable && (policy == "build" || !present)) {
+        problems.push_back(
+            fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
+      } else if (policy == "always") {
+        m_to_pull[image].push_back(service);
+      } else if (policy == "never") {
+        if (!present) {
+          problems.push_back(fmt::format("service \"{}\": No such image: {} (pull_policy is never)",
+                                         service, image));
+        }
+      } else if (!present) {
+        m_to_pull[image].push_back(service);
+      }
+    }
+    return problems;
+  }
+
+  void check_externals(std::vector<std::string>& problems) const {
+    network::NetworkStore networks(network_options(m_store, m_options.berth_executable));
+    for (const auto& network : orchestrator::project_networks(m_project)) {
+      if (network.external && !networks.find_if_exists(network.spec.name)) {
+        problems.push_back(fmt::format("network {} declared as external, but could not be found",
+                                       network.spec.name));  // Compose's words
+      }
+    }
+    for (const auto& volume : orchestrator::project_volumes(m_project)) {
+      if (volume.external && !volume_store(m_store).find(volume.spec.name)) {
+        problems.push_back(fmt::format("external volume \"{}\" not found", volume.spec.name));
+      }
+    }
+  }
+
+  /// The fixed host ports of the containers to be run: free on the host, and published by
+  /// no other container. The selected services' own containers do not count: each is kept
+  /// (holding its own ports) or replaced (freeing them first).
+  void check_ports(std::vector<std::string>& problems) const {
+    std::vector<network::PortClaim> claims;
+    for (const auto& [service, wanted] : m_wanted) {
+      for (const auto& container : wanted) {
+        network::PortClaim claim{container.spec.name, {}};
+        for (const auto& entry : container.spec.publish) {
+          for (auto& port : network::parse_ports(entry)) claim.ports.push_back(std::move(port));
+        }
+        if (!claim.ports.empty()) claims.push_back(std::move(claim));
+      }
+    }
+    if (claims.empty()) return;
+    std::set<std::string> replaced;
+    for (const auto& [service, wanted] : m_wanted) {
+      for (const auto& record : m_existing.at(service)) replaced.insert(record.id);
+    }
+    for (auto& problem :
+         network::host_port_problems(claims, m_store.runroot() + "/containers", replaced)) {
+      problems.push_back(std::move(problem));
+    }
+  }
+
+  /// Throws every problem at once (each also on the progress output), naming the first.
+  void fail_with(const std::vector<std::string>& problems) const {
+    if (problems.empty()) return;
+    for (const auto& problem : problems) m_options.progress("Error: " + problem);
+    throw Error(problems.size() == 1 ? problems.front()
+                                     : fmt::format("{} (and {} more problems, above)",
+                                                   problems.front(), problems.size() - 1));
+  }
+
   void up_service(const std::string& service) {
     const YAML::Node definition = child(child(m_project.model, "services"), service);
     if (const YAML::Node depends_on = child(definition, "depends_on"); depends_on.IsMap()) {
@@ -424,6 +469,7 @@ class ProjectUp {
   const std::string m_began = now_rfc3339();
   orchestrator::ServiceGraph m_graph;  // the selected services
   std::map<std::string, std::vector<orchestrator::ServiceContainer>> m_wanted;
+  ServiceImages m_to_pull;
   std::map<std::string, std::string> m_image_ids;  // by reference; written before the tasks run
   std::map<std::string, std::vector<ContainerRecord>> m_existing;  // each task its own entry
   std::mutex m_mutex;                                              // guards what follows
@@ -447,16 +493,10 @@ void up_project(const ContainerStore& store, const image::ImageStore& images,
   const auto lock = lock_project(store, project.name, shared.progress);
   ProjectUp up(store, images, project, shared);
   up.prepare();
-  up.ensure_images();
-  // External volumes are checked before the networks are made, and the other way round.
-  const auto volumes = orchestrator::project_volumes(project);
-  for (const auto& volume : volumes) {
-    if (volume.external && !volume_store(store).find(volume.spec.name)) {
-      throw Error(fmt::format("external volume \"{}\" not found", volume.spec.name));
-    }
-  }
+  up.check_and_pull();
   ensure_networks(store, project, shared);
-  for (const auto& warning : ensure_project_volumes(store, volumes)) {
+  for (const auto& warning :
+       ensure_project_volumes(store, orchestrator::project_volumes(project))) {
     shared.progress("warning: " + warning);
   }
   up.handle_orphans();

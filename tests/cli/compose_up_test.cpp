@@ -1,8 +1,14 @@
 // `berth up -d` and `berth down` end to end, as root, on crun and on runc: dependency order
 // with conditions, names that resolve per service, convergence, scale, volumes kept or
 // removed, and nothing of the project left after `down`.
-#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <stdexcept>
+
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -280,6 +286,85 @@ TEST_P(ComposeUp, DownAfterUpWasKilledLeavesNothingOfTheProject) {
       "find /sys/fs/cgroup -maxdepth 3 -type d; ps -eo args");
   for (const auto& id : ids) EXPECT_EQ(host.find(id.substr(0, 12)), std::string::npos) << id;
   for (const auto& id : networks) EXPECT_EQ(host.find(id.substr(0, 10)), std::string::npos) << id;
+}
+
+/// A TCP socket listening on a free port of 127.0.0.1, as another program on the host would.
+class HeldPort {
+ public:
+  HeldPort() : m_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(m_fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(m_fd, 1) != 0 ||
+        ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot hold a port on 127.0.0.1");
+    }
+    m_port = ntohs(address.sin_port);
+  }
+  ~HeldPort() { ::close(m_fd); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return m_port; }
+
+ private:
+  int m_fd;
+  int m_port = 0;
+};
+
+TEST_P(ComposeUp, EveryKnowableProblemIsReportedBeforeAnythingIsMade) {
+  const HeldPort taken;
+  const int shared = [] { return HeldPort().port(); }();  // free again once released
+  write_compose(fmt::format(R"(
+services:
+  web: {{image: bb:1, command: ["sleep", "1000"], ports: ["127.0.0.1:{}:80"]}}
+  api:
+    image: bb:1
+    command: ["sleep", "1000"]
+    ports: ["127.0.0.1:{}:80"]
+    deploy: {{replicas: 2}}
+  cache: {{image: missing:1, pull_policy: never}}
+  db: {{image: bb:1, volumes: [data:/data]}}
+volumes:
+  data: {{external: true, name: shop-nowhere}}
+)",
+                            taken.port(), shared));
+  const auto up = project({"up", "-d"});
+  EXPECT_EQ(up.exit_code, 1);
+  EXPECT_THAT(up.err, HasSubstr(fmt::format("port {}/tcp of shop-web-1 is already in use on "
+                                            "127.0.0.1",
+                                            taken.port())));
+  EXPECT_THAT(up.err, HasSubstr(fmt::format("port {}/tcp of shop-api-2 on 127.0.0.1 is also "
+                                            "published by shop-api-1",
+                                            shared)));
+  EXPECT_THAT(up.err, HasSubstr("service \"cache\": No such image: missing:1"));
+  EXPECT_THAT(up.err, HasSubstr("external volume \"shop-nowhere\" not found"));
+  EXPECT_THAT(up.err, HasSubstr("(and 3 more problems, above)"));
+  // Nothing was made: no container, no network.
+  EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
+  EXPECT_EQ(berth({"network", "ls", "-q"}).out, "");
+}
+
+TEST_P(ComposeUp, ARunningProjectKeepsItsOwnPortsAcrossUpAndRecreate) {
+  const int port = [] { return HeldPort().port(); }();
+  write_compose(fmt::format(R"(
+services:
+  web:
+    image: bb:1
+    command: ["sleep", "1000"]
+    ports: ["127.0.0.1:{}:80"]
+    stop_grace_period: 100ms
+)",
+                            port));
+  ASSERT_EQ(project({"up", "-d"}).exit_code, 0);
+  const auto again = project({"up", "-d"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("Container shop-web-1  Running"));
+  const auto recreate = project({"up", "-d", "--force-recreate"});
+  EXPECT_EQ(recreate.exit_code, 0) << recreate.err;
+  EXPECT_THAT(recreate.err, HasSubstr("Container shop-web-1  Recreated"));
+  EXPECT_EQ(running().size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ComposeUp, ::testing::Values("crun", "runc"),
