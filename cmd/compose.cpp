@@ -9,6 +9,7 @@
 #include "cmd/progress_display.h"
 #include "orchestrator/compose/validate.h"
 #include "orchestrator/containers/project_lifecycle.h"
+#include "orchestrator/model_values.h"
 #include "util/error.h"
 
 namespace berth::cmd {
@@ -19,6 +20,7 @@ struct DownFlags {
   bool volumes = false;
   bool remove_orphans = false;
   int timeout = -1;
+  std::string rmi;
 };
 
 void add_down_command(CLI::App& app, const GlobalOptions& global) {
@@ -31,6 +33,10 @@ void add_down_command(CLI::App& app, const GlobalOptions& global) {
                  "Remove containers for services not defined in the Compose file")
       ->envname("COMPOSE_REMOVE_ORPHANS");
   down->add_option("-t,--timeout", flags->timeout, "Specify a shutdown timeout in seconds");
+  down->add_option("--rmi", flags->rmi,
+                   "Remove images used by services. \"local\" remove only images that don't "
+                   "have a custom tag (\"local\"|\"all\")")
+      ->check(CLI::IsMember({"local", "all"}));
   down->callback([&global, flags] {
     global.prepare();
     // `-p NAME down` works without the compose file, from the labels alone.
@@ -39,7 +45,14 @@ void add_down_command(CLI::App& app, const GlobalOptions& global) {
     if (target.project) {
       options.graph = compose::service_graph(target.project->model);
       options.declared_services = target.project->declared_services;
+      for (const auto& service : target.project->declared_services) {
+        const bool named = static_cast<bool>(orchestrator::child(
+            orchestrator::child(orchestrator::child(target.project->model, "services"), service),
+            "image"));
+        options.service_images.emplace_back(target.project->image_of(service), named);
+      }
     }
+    options.rmi = flags->rmi;
     options.volumes = flags->volumes;
     options.remove_orphans = flags->remove_orphans;
     if (flags->timeout >= 0) options.timeout = std::chrono::seconds(flags->timeout);

@@ -14,6 +14,7 @@
 #include "image/progress.h"
 #include "image/remove.h"
 #include "image/store.h"
+#include "orchestrator/containers/image_users.h"
 #include "util/error.h"
 
 namespace berth::cmd {
@@ -127,7 +128,8 @@ void print_removal(const image::RemoveReport& report) {
 void run_remove(const GlobalOptions& global, const std::vector<std::string>& names, bool force) {
   global.prepare();
   const ImageStore store(global.root);
-  print_removal(image::remove_images(store, names, force));
+  const containers::ContainerStore containers(global.root, global.runroot);
+  print_removal(image::remove_images(store, names, force, containers::image_users(containers)));
 }
 
 void run_prune(const GlobalOptions& global, bool force) {
@@ -137,7 +139,8 @@ void run_prune(const GlobalOptions& global, bool force) {
     return;
   }
   const ImageStore store(global.root);
-  const auto report = image::prune_images(store);
+  const containers::ContainerStore containers(global.root, global.runroot);
+  const auto report = image::prune_images(store, containers::image_users(containers));
   if (!report.deleted.empty()) {
     std::cout << "Deleted Images:\n";
     for (const auto& id : report.deleted) std::cout << "deleted: " << id.str() << "\n";

@@ -771,12 +771,15 @@ ImageSummary ImageStore::summary(const Descriptor& manifest) const {
   return summarise(*this, read_index(m_dir), manifest);
 }
 
-std::int64_t ImageStore::collect_garbage() const {
+std::int64_t ImageStore::collect_garbage(const std::set<std::string>& kept_layers) const {
   if (!fs::is_directory(m_dir)) {
     return 0;
   }
   std::set<std::string> blobs;
   std::set<std::string> layers;
+  for (const auto& dir : kept_layers) {
+    if (dir.starts_with(m_dir + "/layers/")) layers.insert(dir.substr(m_dir.size() + 8));
+  }
   for (const auto& record : read_index(m_dir)) {
     blobs.insert(record.manifest.digest.hex());
     // A broken image keeps what can still be read of it; the rest goes.

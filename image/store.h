@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,17 +71,17 @@ class BlobWriter {
 
 /// One entry of index.json: a reference and the manifest it names.
 struct ImageRecord {
-  std::string name;       // Reference::str(): "docker.io/library/redis:7", or repo@digest
-  Descriptor manifest;    // media type, digest, size of the image manifest
+  std::string name;     // Reference::str(): "docker.io/library/redis:7", or repo@digest
+  Descriptor manifest;  // media type, digest, size of the image manifest
 };
 
 /// What `image ls` and `inspect` show, gathered from the index, manifests and configs.
 struct ImageSummary {
-  Digest id;                           // the config digest (Docker's image id)
+  Digest id;  // the config digest (Docker's image id)
   Descriptor manifest;
-  std::vector<std::string> repo_tags;  // Reference::str() of name:tag references
+  std::vector<std::string> repo_tags;     // Reference::str() of name:tag references
   std::vector<std::string> repo_digests;  // repo@sha256:... references
-  std::int64_t size = 0;               // sum of layer blob sizes
+  std::int64_t size = 0;                  // sum of layer blob sizes
   ImageConfig config;
 };
 
@@ -146,7 +147,9 @@ class ImageStore {
   // --- garbage collection (caller holds lock_exclusive) -----------------------------------
   /// Removes every blob and layer no index entry reaches, and everything in tmp/. Returns
   /// the bytes freed.
-  std::int64_t collect_garbage() const;
+  /// `kept_layers`: unpacked layer directories (layer_stack's paths) that stay whatever the
+  /// index says, because containers mount them.
+  std::int64_t collect_garbage(const std::set<std::string>& kept_layers = {}) const;
 
  private:
   std::string m_dir;

@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "image/remove.h"
+#include "image/store.h"
 #include "network/network_store.h"
+#include "orchestrator/containers/image_users.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/project_containers.h"
@@ -15,6 +18,47 @@
 #include "util/error.h"
 
 namespace berth::containers {
+
+namespace {
+
+/// The images --rmi asks to remove, each once.
+std::vector<std::string> images_to_remove(const std::string& project,
+                                          const std::vector<ContainerRecord>& removed,
+                                          const DownOptions& options) {
+  std::vector<std::string> images;
+  auto add = [&](const std::string& image, bool named) {
+    if (options.rmi == "local" && named) return;
+    if (std::find(images.begin(), images.end(), image) == images.end()) images.push_back(image);
+  };
+  for (const auto& [image, named] : options.service_images) add(image, named);
+  if (options.declared_services) return images;
+  for (const auto& record : removed) {
+    add(record.image, record.image != project + "-" + service_of(record));
+  }
+  return images;
+}
+
+/// Compose's events for each image: removed, still in use (stays), or not there.
+void remove_project_images(const ContainerStore& store, const std::vector<std::string>& images,
+                           const std::function<void(const std::string&)>& progress) {
+  const image::ImageStore image_store(store.root());
+  const auto users = image_users(store);
+  for (const auto& image : images) {
+    progress(fmt::format("Image {}  Removing", image));
+    if (!image_store.find(image)) {
+      progress(fmt::format("Image {}  Warning: No resource found to remove", image));
+      continue;
+    }
+    try {
+      image::remove_images(image_store, {image}, false, users);
+      progress(fmt::format("Image {}  Removed", image));
+    } catch (const Error& e) {
+      progress(fmt::format("warning: image {} stays: {}", image, e.what()));
+    }
+  }
+}
+
+}  // namespace
 
 void down_project(const ContainerStore& store, const std::string& project,
                   const DownOptions& options) {
@@ -60,6 +104,9 @@ void down_project(const ContainerStore& store, const std::string& project,
     for (const auto& name : kept) {
       progress(fmt::format("warning: volume {} stays: a container uses it", name));
     }
+  }
+  if (!options.rmi.empty()) {
+    remove_project_images(store, images_to_remove(project, containers, options), progress);
   }
 }
 

@@ -89,13 +89,19 @@ struct DownOptions {
   bool volumes = false;  // -v: the project's named volumes and its containers' anonymous ones
   bool remove_orphans = false;  // containers of services the files do not declare go too
   std::optional<std::chrono::seconds> timeout;  // -t: overrides each container's grace period
+  /// --rmi: "local" removes the images of services without an `image:` name (the ones up
+  /// builds), "all" every service's image; empty: none. Images another container uses stay.
+  std::string rmi;
+  /// Each service's image and whether the file names it with `image:`; without a compose
+  /// file, empty: the removed containers' images count then, `<project>-<service>` as local.
+  std::vector<std::pair<std::string, bool>> service_images;
   std::function<void(const std::string&)> progress = [](const std::string&) {};
 };
 
 /// Stops and removes the project's containers in parallel, dependents first, one-off `run`
 /// containers included; orphans only with `remove_orphans` (else a warning names them); then
 /// its networks (one another project's container still uses stays, with a warning), and
-/// with `volumes` its volumes.
+/// with `volumes` its volumes, and with `rmi` its images.
 void down_project(const ContainerStore& store, const std::string& project,
                   const DownOptions& options);
 
