@@ -1,24 +1,227 @@
 #!/usr/bin/env bash
-# Compose stacks: `up -d` and `down` of a 3-service and a 20-service (dependency tree)
-# busybox stack, one service publishing a port that must answer after `up`; then `ps` and the
-# CLI's peak RSS. Medians and ranges of berth's runs. (The peers, docker-compose with dockerd
-# and podman-compose, are not in this script yet: see issue 7.)
+# Compose stacks, berth beside its peers in one run: `up -d` and `down` of a 3-service and a
+# 20-service (dependency tree) busybox stack with berth, docker-compose 1.29 (Debian's, on a dockerd
+# this script starts with its own state) and podman-compose 1.0.3 (Debian's podman, its own
+# storage). One service publishes a port that must answer after `up`; nothing may be left after
+# `down`. Prints a markdown table: median [min-max] of each tool, the ratios peer/berth against
+# issue 7's targets, `ps` on the 20-service stack and each CLI's peak RSS.
+# The peers are installed by install-peers.sh (Debian's packages). The host is left as found, even
+# on failure (host-state.sh). Network traffic stays on loopback and inside the bridges the engines
+# make here: images are imported, never pulled, and no service looks a name up.
+#   RUNS=5               runs per case and tool (after one warm-up run)
+#   PEERS="docker podman" the peers to run beside berth; PEERS= runs berth alone
+#   BERTH=build/berth    the berth binary
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/host-state.sh
+source "$here/host-state.sh"
 berth=${BERTH:-$here/../build/berth}
 runs=${RUNS:-5}
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run BERTH_DNS_UPSTREAM=127.0.0.1:9
-cleanup() {
-  for stack in small tree; do
-    [ -f "$work/$stack/compose.yaml" ] && "$berth" -f "$work/$stack/compose.yaml" down -v -t 0 \
-      >/dev/null 2>&1 || true
-  done
-  umount -R "$work" 2>/dev/null || true
-  rm -rf "$work"
+peers=${PEERS-docker podman}
+started=$SECONDS
+
+tools=(berth)
+for peer in $peers; do
+  case $peer in
+    docker) tools+=(docker-compose) ;;
+    podman) tools+=(podman-compose podman-compose-nosleep) ;;
+    *) echo "unknown peer: $peer (docker, podman)" >&2; exit 2 ;;
+  esac
+done
+[ -z "$peers" ] || "$here/install-peers.sh"
+
+# ---- the tools' command lines (also given to hyperfine, which splits them on spaces) ----------
+
+# cli TOOL STACK: the command that runs TOOL on STACK's compose file, before its subcommand.
+cli() {
+  local file=$work/$2/compose.yaml
+  # podman-compose runs podman with --pull=never: the image is imported, a pull would go out.
+  local podman="--podman-path /usr/bin/podman --podman-run-args=--pull=never -p bench_$2 -f $file"
+  case $1 in
+    berth) echo "$berth -f $file" ;;
+    docker-compose) echo "/usr/bin/docker-compose -p bench_$2 -f $file" ;;
+    podman-compose) echo "/usr/bin/podman-compose $podman" ;;
+    podman-compose-nosleep) echo "/usr/bin/python3 $work/podman-compose-nosleep.py $podman" ;;
+  esac
 }
+# run_cli TOOL STACK ARGS...: run it, its output into the log (shown if it fails).
+run_cli() {
+  local -a command
+  read -ra command <<<"$(cli "$1" "$2")"
+  "${command[@]}" "${@:3}" >>"$work/tools.log" 2>&1 ||
+    { echo "failed: ${command[*]} ${*:3}" >&2; tail -n 20 "$work/tools.log" >&2; return 1; }
+}
+
+# ---- checks: every service runs and the port answers after `up`; nothing is left after `down` --
+
+# running TOOL STACK: how many of STACK's containers run, as the tool's own engine sees them.
+running() {
+  local tool=$1 stack=$2
+  local -a command
+  case $tool in
+    berth) "$berth" -f "$work/$stack/compose.yaml" ps -q | wc -l ;;
+    # docker-compose's own ps -q lists stopped containers too: ask which of them run.
+    docker-compose) read -ra command <<<"$(cli "$tool" "$stack")"
+      "${command[@]}" ps -q | xargs -r /usr/bin/docker inspect -f '{{.State.Running}}' |
+        grep -c true || true ;;
+    # podman-compose's ps prints the podman command around the ids: ask podman by the same label.
+    podman-compose*) /usr/bin/podman ps -q --filter "label=io.podman.compose.project=bench_$stack" |
+      wc -l ;;
+  esac
+}
+check_up() {
+  local tool=$1 stack=$2 expected count
+  expected=$(grep -c 'image: bench:1' "$work/$stack/compose.yaml")
+  count=$(running "$tool" "$stack")
+  [ "$count" -eq "$expected" ] ||
+    { echo "$tool, $stack: $count of $expected services running" >&2; exit 1; }
+  python3 - "$port" "$tool" <<'PY'
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    if not s.recv(64).startswith(b"HTTP/1."):
+        sys.exit(f"{sys.argv[2]}: the published port does not answer")
+PY
+}
+# check_down TOOL: the engine has no container left (each engine here is this script's alone),
+# nor a network (podman-compose's down leaves its network by design: that one is removed here).
+check_down() {
+  local tool=$1 left
+  case $tool in
+    berth) left=$("$berth" container ls -a -q; "$berth" network ls -q) ;;
+    docker-compose) left=$(/usr/bin/docker ps -a -q
+      /usr/bin/docker network ls -q --filter label=com.docker.compose.project) ;;
+    podman-compose*) left=$(/usr/bin/podman ps -a -q)
+      /usr/bin/podman network rm -f bench_small_default bench_tree_default >/dev/null 2>&1 ||
+        true ;;
+  esac
+  [ -z "$left" ] || { echo "$tool: containers or networks left after down: $left" >&2; exit 1; }
+}
+
+# ---- the engines: each with its own state under $work, started and stopped by this script -----
+
+# wait_gone PID SECONDS: whether the process ended in time.
+wait_gone() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# dockerd with its own data, exec root, socket and trust key (else /etc/docker/key.json), no
+# default bridge (compose makes its own networks), the host's loopback as the upstream of its
+# containers' DNS, and a dead proxy for its registry client, so that nothing it might try to pull
+# leaves the machine.
+start_dockerd() {
+  export DOCKER_HOST=unix://$work/docker.sock
+  echo "{\"deprecated-key-path\": \"$work/key.json\"}" >"$work/daemon.json"
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY='' \
+    setsid /usr/sbin/dockerd --data-root "$work/docker" --exec-root "$work/docker-run" \
+      --pidfile "$work/dockerd.pid" --host "$DOCKER_HOST" --config-file "$work/daemon.json" \
+      --bridge none --dns 127.0.0.1 >"$work/dockerd.log" 2>&1 </dev/null &
+  dockerd_pid=$!
+  local deadline=$((SECONDS + 30))
+  until /usr/bin/docker version >/dev/null 2>&1; do
+    if ! kill -0 "$dockerd_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "dockerd did not start:" >&2; tail -n 20 "$work/dockerd.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+  dockerd_pid=$(cat "$work/dockerd.pid")
+  # Its containerd, to stop by pid should dockerd not take it down.
+  containerd_pid=$(pgrep -P "$dockerd_pid" -x containerd || true)
+}
+stop_dockerd() {
+  local pid
+  for pid in $dockerd_pid $containerd_pid; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null || true
+  done
+  dockerd_pid='' containerd_pid=''
+}
+
+# Rootful podman with its own storage, network configs and tmp dir (CONTAINERS_STORAGE_CONF,
+# CONTAINERS_CONF); Debian's containers.conf plus ulimits that fit this host's hard limits (root
+# has no CAP_SYS_RESOURCE here: PEERS.md), no systemd, no events journal. (Its aardvark-dns would
+# forward unknown names to the host's resolver: no service here looks any name up.)
+setup_podman() {
+  sed -e '/^\[containers\]$/a default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]' \
+      -e "/^\\[network\\]\$/a network_config_dir = \"$work/podman/networks\"" \
+      -e "/^\\[engine\\]\$/a tmp_dir = \"$work/podman/tmp\"" \
+      -e '/^\[engine\]$/a cgroup_manager = "cgroupfs"\nevents_logger = "none"' \
+      /usr/share/containers/containers.conf >"$work/containers.conf"
+  printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' \
+    "$work/podman/root" "$work/podman/run" >"$work/storage.conf"
+  export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf
+  podman_ready=1
+  # podman-compose 1.0.3 sleeps 1 s after each podman call of `up`: the same tool, with that
+  # sleep patched out in memory (the installed files untouched), shows what the tool itself costs.
+  cat >"$work/podman-compose-nosleep.py" <<'PY'
+import podman_compose
+run = podman_compose.Podman.run
+def run_without_sleep(self, *args, **kwargs):
+    return run(self, *args, **dict(kwargs, sleep=0))
+podman_compose.Podman.run = run_without_sleep
+podman_compose.main()
+PY
+  # hyperfine's --prepare for an `up` from nothing, as berth's: down, then the network that
+  # podman-compose's down leaves.
+  cat >"$work/podman-down" <<'SH'
+#!/bin/sh
+network=$1
+shift
+"$@" down -t 5 >/dev/null 2>&1
+/usr/bin/podman network rm -f "$network" >/dev/null 2>&1 || true
+SH
+  chmod +x "$work/podman-down"
+}
+
+# umount_under DIR: the mounts the engines left under DIR (overlays, netns), deepest first.
+umount_under() {
+  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r mount; do
+    umount -l "$mount" 2>/dev/null || true
+  done
+}
+
+cleanup() {
+  set +e
+  local stack
+  for stack in small tree; do
+    [ -f "$work/$stack/compose.yaml" ] || continue
+    "$berth" -f "$work/$stack/compose.yaml" down -v -t 0 >/dev/null 2>&1
+    [ -z "$dockerd_pid" ] || run_cli docker-compose "$stack" down -v -t 0 2>/dev/null
+  done
+  stop_dockerd
+  if [ -n "$podman_ready" ]; then
+    /usr/bin/podman rm -a -f -t 0 >/dev/null 2>&1
+    /usr/bin/podman network rm -f bench_small_default bench_tree_default >/dev/null 2>&1
+  fi
+  umount_under "$work"
+  host_restore "$work"
+  # Processes of the engines still alive: they name $work (conmon, containerd-shim) or are
+  # netavark's DNS server.
+  local left aardvark
+  left=$(pgrep -f -- "$work" | tr '\n' ' ')
+  aardvark=$(cat /run/containers/networks/aardvark-dns/aardvark.pid 2>/dev/null)
+  [ -n "$aardvark" ] && kill -0 "$aardvark" 2>/dev/null && left+=" aardvark-dns $aardvark"
+  [ -z "${left// /}" ] || echo "WARNING: processes left: $left" >&2
+  host_check "$work" && echo "host state: as before the benchmark" >&2
+  rm -rf --one-file-system "$work"
+}
+
+work=$(mktemp -d /tmp/bench-compose.XXXXXX)
+dockerd_pid='' containerd_pid='' podman_ready=''
+host_snapshot "$work"
 trap cleanup EXIT
+# Interrupted: still clean up (bash runs the EXIT trap on exit, not on every fatal signal).
+trap 'exit 130' INT TERM HUP
+mkdir -p "$work/json"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run BERTH_DNS_UPSTREAM=127.0.0.1:9
+
+# ---- the stacks --------------------------------------------------------------------------------
 
 # A busybox root with what the services run: a web server that stops on SIGTERM, sleepers.
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/www"
@@ -28,10 +231,12 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$work/rootfs/etc/passwd"
 echo 'root:x:0:' >"$work/rootfs/etc/group"
 echo ok >"$work/rootfs/www/index.html"
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-"$berth" image import "$work/rootfs.tar" bench:1 >/dev/null
 
 # Services trap TERM, so that `down` measures the tool and not a grace period (PEERS.md).
+# ($$ is compose's escape for the container shell's $.)
+# shellcheck disable=SC2016
 sleeper='["sh", "-c", "sleep 1000 & p=$$!; trap \"kill $$p; exit 0\" TERM; wait $$p"]'
+# shellcheck disable=SC2016
 web='["sh", "-c", "httpd -f -p 80 -h /www & p=$$!; trap \"kill $$p; exit 0\" TERM; wait $$p"]'
 mkdir -p "$work/small" "$work/tree"
 cat >"$work/small/compose.yaml" <<EOF
@@ -48,57 +253,151 @@ EOF
   done
 } >"$work/tree/compose.yaml"
 
-# Every service runs and the port answers after `up`; nothing is left after `down`.
-check_up() {
-  local stack=$1 expected=$2
-  local running
-  running=$("$berth" -f "$work/$stack/compose.yaml" ps -q | wc -l)
-  [ "$running" -eq "$expected" ] || { echo "$stack: $running of $expected running" >&2; exit 1; }
-  python3 - "$port" <<'PY'
-import socket, sys
-with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    if not s.recv(64).startswith(b"HTTP/1."):
-        sys.exit("the published port does not answer")
-PY
-}
-check_down() {
-  [ -z "$("$berth" container ls -a -q)" ] || { echo "containers left after down" >&2; exit 1; }
-  [ -z "$("$berth" network ls -q)" ] || { echo "networks left after down" >&2; exit 1; }
+# ---- the measurements --------------------------------------------------------------------------
+
+# timed ARGS...: hyperfine -N with ARGS, its results only in the JSON file ARGS name; its errors
+# shown, its advice about outliers (this machine is shared) not.
+timed() {
+  hyperfine -N --style basic "$@" 2>&1 >/dev/null |
+    { grep -v -e 'Statistical outliers' -e '^ *$' >&2 || true; }
 }
 
-for stack in small tree; do
-  file=$work/$stack/compose.yaml
-  expected=$(grep -c 'image: bench:1' "$file")
-  "$berth" -f "$file" up -d >/dev/null 2>&1
-  check_up "$stack" "$expected"
-  "$berth" -f "$file" down -t 5 >/dev/null 2>&1
-  check_down
-  # --prepare runs before every run: each `up` starts from nothing, each `down` from a stack.
-  hyperfine -N --warmup 1 --runs "$runs" --style basic --export-json "$work/$stack-up.json" \
-    --prepare "$berth -f $file down -t 5" -n "$stack up" "$berth -f $file up -d" >/dev/null
-  hyperfine -N --warmup 1 --runs "$runs" --style basic --export-json "$work/$stack-down.json" \
-    --prepare "$berth -f $file up -d" -n "$stack down" "$berth -f $file down -t 5" >/dev/null
-done
+# bench_stack TOOL STACK: checked once by hand, then `up -d` from nothing and `down` of a running
+# stack, each in one hyperfine run; --prepare puts the stack in the state the case starts from.
+bench_stack() {
+  local tool=$1 stack=$2 quick=$1 tool_cli reset
+  tool_cli=$(cli "$tool" "$stack")
+  reset="$tool_cli down -t 5"
+  [[ $tool != podman-compose* ]] || reset="$work/podman-down bench_${stack}_default $tool_cli"
+  # Bringing a stack up untimed (the first check, preparing a `down`) needs no 1 s sleeps: the
+  # same podman-compose without them does it. The timed runs are checked below, sleeps and all.
+  [ "$tool" != podman-compose ] || quick="podman-compose-nosleep"
+  run_cli "$quick" "$stack" up -d
+  check_up "$tool" "$stack"
+  run_cli "$quick" "$stack" down -t 5
+  check_down "$tool"
+  timed --warmup 1 --runs "$runs" --export-json "$work/json/$stack-up-$tool.json" \
+    --prepare "$reset" -n "$tool $stack up" "$tool_cli up -d"
+  check_up "$tool" "$stack"
+  # podman-compose's `down` has no sleep: the patched one would time the same code again.
+  [ "$tool" != podman-compose-nosleep ] || { run_cli "$tool" "$stack" down -t 5; return; }
+  timed --warmup 1 --runs "$runs" --export-json "$work/json/$stack-down-$tool.json" \
+    --prepare "$(cli "$quick" "$stack") up -d" -n "$tool $stack down" "$tool_cli down -t 5"
+  check_down "$tool"
+}
 
-# ps on the running 20-service stack, and the CLI's peak RSS for up, ps and down.
-tree=$work/tree/compose.yaml
-"$berth" -f "$tree" up -d >/dev/null 2>&1
-hyperfine -N --warmup 3 --runs 30 --style basic --export-json "$work/ps.json" \
-  -n "tree ps" "$berth -f $tree ps" >/dev/null
-rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
-rss_ps=$(rss "$berth" -f "$tree" ps)
-rss_down=$(rss "$berth" -f "$tree" down -t 5)
-rss_up=$(rss "$berth" -f "$tree" up -d)
-"$berth" -f "$tree" down -t 5 >/dev/null 2>&1
+# rss ARGS...: the peak RSS of a command (GNU time), in KiB.
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
-python3 - "$work" "$rss_up" "$rss_ps" "$rss_down" <<'PY'
-import json, statistics, sys
-work = sys.argv[1]
-print(f"{'case':<12} {'median':>9} {'min':>9} {'max':>9}   (seconds, berth)")
-for name in ["small-up", "small-down", "tree-up", "tree-down", "ps"]:
-    times = json.load(open(f"{work}/{name}.json"))["results"][0]["times"]
-    print(f"{name:<12} {statistics.median(times):9.4f} {min(times):9.4f} {max(times):9.4f}")
-up, ps, down = (int(v) / 1024 for v in sys.argv[2:5])
-print(f"peak RSS of the CLI (MiB): up {up:.1f}, ps {ps:.1f}, down {down:.1f}")
+# bench_ps_rss TOOL: `ps` on the running 20-service stack; peak RSS of `up -d`, `ps`, `down`.
+bench_ps_rss() {
+  local tool=$1 tool_cli ps_runs=$runs ps_warmup=1
+  local -a command
+  tool_cli=$(cli "$tool" tree)
+  read -ra command <<<"$tool_cli"
+  [ "$tool" != berth ] || ps_runs=30 ps_warmup=3
+  echo "$tool $(rss "${command[@]}" up -d)" >>"$work/rss-up"
+  timed --warmup "$ps_warmup" --runs "$ps_runs" --export-json "$work/json/ps-$tool.json" \
+    -n "$tool tree ps" "$tool_cli ps"
+  echo "$tool $(rss "${command[@]}" ps)" >>"$work/rss-ps"
+  echo "$tool $(rss "${command[@]}" down -t 5)" >>"$work/rss-down"
+  check_down "$tool"
+}
+
+# bench_tool TOOL: both stacks, then ps and RSS (not for the patched podman-compose: same code).
+bench_tool() {
+  bench_stack "$1" small
+  bench_stack "$1" tree
+  [ "$1" = podman-compose-nosleep ] || bench_ps_rss "$1"
+}
+
+"$berth" image import "$work/rootfs.tar" bench:1 >/dev/null
+bench_tool berth
+
+if [[ " ${tools[*]} " == *" docker-compose "* ]]; then
+  start_dockerd
+  # docker-compose pulls an image it cannot find: make sure it is there first.
+  /usr/bin/docker import "$work/rootfs.tar" bench:1 >/dev/null
+  /usr/bin/docker image inspect bench:1 >/dev/null
+  bench_tool docker-compose
+  # The engine's own memory, for the record: the CLI is not all of docker-compose's cost.
+  for pid in $dockerd_pid $containerd_pid; do
+    awk -v name="$(cat "/proc/$pid/comm")" '/VmHWM/ {print name, $2}' "/proc/$pid/status"
+  done >"$work/engine-rss"
+  stop_dockerd
+fi
+
+if [[ " ${tools[*]} " == *" podman-compose "* ]]; then
+  setup_podman
+  /usr/bin/podman import -q "$work/rootfs.tar" bench:1 >/dev/null
+  /usr/bin/podman image exists bench:1
+  bench_tool podman-compose
+  bench_tool podman-compose-nosleep
+fi
+
+# ---- the table ---------------------------------------------------------------------------------
+
+python3 - "$work" "$runs" "$((SECONDS - started))" "${tools[@]}" <<'PY'
+import json, os, statistics, sys
+work, runs, elapsed, tools = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+names = {"berth": "berth", "docker-compose": "docker-compose 1.29",
+         "podman-compose": "podman-compose 1.0.3", "podman-compose-nosleep": "same, sleep removed"}
+peers = [t for t in tools if t != "berth"]
+
+def times(name, tool):
+    path = f"{work}/json/{name}-{tool}.json"
+    return json.load(open(path))["results"][0]["times"] if os.path.exists(path) else None
+
+def cell(tool, key, ts):
+    if ts:
+        return f"{statistics.median(ts):.3g} [{min(ts):.3g}-{max(ts):.3g}]"
+    return "(no sleep in `down`)" if tool == "podman-compose-nosleep" and "down" in key else "-"
+
+# Targets of issue 7, on the ratio docker-compose / berth or on berth's own number.
+targets = {"tree-up": ("docker-compose", 10), "tree-down": ("docker-compose", 5)}
+cases = [("small-up", "3 services `up -d`"), ("small-down", "3 services `down`"),
+         ("tree-up", "20 services (tree) `up -d`"), ("tree-down", "20 services (tree) `down`"),
+         ("ps", "20 services `ps`")]
+print(f"\nCompose stacks: seconds, median [min-max] of {runs} runs after a warm-up "
+      f"(berth `ps`: 30 runs)\n")
+print("| case | " + " | ".join(names[t] for t in tools) + " | "
+      + " | ".join(f"{names[p]} / berth" for p in peers) + " | target |")
+print("|---" * (2 + len(tools) + len(peers)) + "|")
+for key, label in cases:
+    ts = {t: times(key, t) for t in tools}
+    berth = statistics.median(ts["berth"])
+    ratios = [f"{statistics.median(ts[p]) / berth:.1f}x" if ts[p] else "-" for p in peers]
+    target = ""
+    if key in targets:
+        peer, want = targets[key]
+        if ts.get(peer):
+            got = statistics.median(ts[peer]) / berth
+            target = f"{peer} / berth >= {want}x: {'met' if got >= want else 'NOT met'}"
+    elif key == "ps":
+        target = f"berth < 10 ms: {'met' if berth < 0.010 else 'NOT met'} ({berth * 1000:.1f} ms)"
+    print(f"| {label} | " + " | ".join(cell(t, key, ts[t]) for t in tools) + " | "
+          + " | ".join(ratios) + f" | {target} |")
+
+def rss(step):
+    rows = dict(line.split() for line in open(f"{work}/rss-{step}"))
+    return {tool: int(kib) / 1024 for tool, kib in rows.items()}
+up, ps, down = rss("up"), rss("ps"), rss("down")
+berth_peak = max(up["berth"], ps["berth"], down["berth"])
+print("| CLI peak RSS, MiB (up / ps / down) | "
+      + " | ".join(f"{up[t]:.1f} / {ps[t]:.1f} / {down[t]:.1f}" if t in up else "(same)"
+                   for t in tools) + " | "
+      + " | ".join(f"{max(up[p], ps[p], down[p]) / berth_peak:.1f}x" if p in up else "-"
+                   for p in peers)
+      + f" | berth < 10 MiB: {'met' if berth_peak < 10 else 'NOT met'} ({berth_peak:.1f} MiB) |")
+print()
+if "podman-compose" in tools:
+    print("podman-compose 1.0.3 sleeps 1 s after each podman call of `up`; 'sleep removed' is the "
+          "same tool with that sleep patched out in memory. Its `down` has no sleep (not timed "
+          "twice) and leaves the project network, which is removed before each timed `up`.")
+if os.path.exists(f"{work}/engine-rss"):
+    engine = ", ".join(f"{name} {int(kib) / 1024:.0f} MiB"
+                       for name, kib in (line.split() for line in open(f"{work}/engine-rss")))
+    print(f"docker-compose's CLI is not all of its memory: the engine's peak RSS: {engine}.")
+print("Peak RSS is GNU time's %M: the largest process the CLI waited for (podman-compose: podman).")
+print(f"Run time of this benchmark: {elapsed // 60} min {elapsed % 60} s.")
 PY
