@@ -24,7 +24,10 @@ using containers::ContainerRecord;
 containers::ControlOptions control_options(const ProjectTarget& target,
                                            containers::ProgressFn progress) {
   containers::ControlOptions options;
-  if (target.project) options.graph = compose::service_graph(target.project->model);
+  if (target.project) {
+    options.graph = compose::service_graph(target.project->model);
+    options.conditions = containers::dependency_conditions(target.project->model);
+  }
   options.berth_executable = self_executable();
   options.progress = std::move(progress);
   return options;

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "util/strings.h"
+
 namespace berth::cmd {
 
 Table::Table(std::vector<std::string> headers) {
@@ -22,14 +24,16 @@ std::string Table::render() const {
   std::vector<std::size_t> widths;
   for (const auto& row : m_rows) {
     widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], utf8_length(row[i]));
+    }
   }
   std::string out;
   for (const auto& row : m_rows) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 3, ' ');
+      if (i + 1 < row.size()) line += std::string(widths[i] - utf8_length(row[i]) + 3, ' ');
     }
     out += line + "\n";
   }

@@ -1,5 +1,6 @@
 #include "orchestrator/containers/project_control.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -11,6 +12,8 @@
 #include "orchestrator/containers/project_containers.h"
 #include "orchestrator/model_values.h"
 #include "orchestrator/scheduler.h"
+#include "orchestrator/service_mounts.h"
+#include "util/error.h"
 
 namespace berth::containers {
 
@@ -69,6 +72,32 @@ std::vector<std::string> services_to_restart(const YAML::Node& model,
 void start_containers(const ContainerStore& store, const std::vector<ContainerRecord>& containers,
                       const ControlOptions& options) {
   const auto progress = serialised(options.progress);
+  const std::string project =
+      containers.empty() ? "" : label_of(containers.front(), orchestrator::k_project_label);
+  // As with `up`: a service starts once its dependencies, running or started just before,
+  // meet their conditions.
+  const auto wait_for_dependencies = [&](const std::string& service) {
+    const auto found = options.conditions.find(service);
+    if (found == options.conditions.end()) return;
+    const bool starts_any =
+        std::any_of(containers.begin(), containers.end(), [&](const ContainerRecord& record) {
+          return service_of(record) == service &&
+                 !is_active(store.live_state(record.id).state.status);
+        });
+    if (!starts_any) return;
+    for (const auto& dependency : found->second) {
+      const auto records =
+          project_containers(store, project, {.services = {dependency.dependency}});
+      try {
+        wait_for_dependency(store, service, dependency, records, options.dependency_timeout,
+                            progress);
+      } catch (const Error& e) {
+        if (dependency.required) throw;
+        progress(
+            fmt::format("warning: service \"{}\": optional dependency: {}", service, e.what()));
+      }
+    }
+  };
   in_service_order(
       options.graph, containers, false,
       [&](const ContainerRecord& record) {
@@ -77,7 +106,7 @@ void start_containers(const ContainerStore& store, const std::vector<ContainerRe
         start_container(store, store.find(record.id), options.berth_executable);
         progress(fmt::format("Container {}  Started", record.name));
       },
-      progress);
+      progress, wait_for_dependencies);
 }
 
 void stop_containers(const ContainerStore& store, const std::vector<ContainerRecord>& containers,

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "orchestrator/containers/container_store.h"
+#include "orchestrator/containers/dependency_wait.h"
 #include "orchestrator/containers/project_support.h"
 #include "orchestrator/graph.h"
 
@@ -26,6 +28,10 @@ struct ControlOptions {
   /// -t: overrides each container's stop_grace_period.
   std::optional<std::chrono::seconds> timeout;
   std::string berth_executable;  // starts need berth-monitor, found next to it
+  /// Every service's depends_on (dependency_conditions of the loaded file): `start` waits
+  /// for them as `up` does. Empty without a file.
+  std::map<std::string, std::vector<DependencyCondition>> conditions;
+  std::chrono::seconds dependency_timeout{300};
   ProgressFn progress = [](const std::string&) {};
 };
 
@@ -36,7 +42,8 @@ std::vector<std::string> services_to_restart(const YAML::Node& model,
                                              const std::vector<std::string>& services,
                                              bool no_deps);
 
-/// Starts the containers that are not running, dependencies first (`Starting`, `Started`);
+/// Starts the containers that are not running, dependencies first (`Starting`, `Started`),
+/// a service once its dependencies meet their depends_on conditions (`Waiting`, `Healthy`);
 /// running, paused and restarting ones are left alone.
 void start_containers(const ContainerStore& store, const std::vector<ContainerRecord>& containers,
                       const ControlOptions& options);

@@ -54,7 +54,8 @@ void for_each_at_once(const std::vector<ContainerRecord>& records,
 
 void in_service_order(const orchestrator::ServiceGraph& graph,
                       const std::vector<ContainerRecord>& containers, bool reverse,
-                      const ContainerAction& action, const ProgressFn& progress) {
+                      const ContainerAction& action, const ProgressFn& progress,
+                      const std::function<void(const std::string&)>& before_service) {
   orchestrator::ServiceGraph services = graph;
   std::map<std::string, std::vector<ContainerRecord>> by_service;
   for (const auto& record : containers) {
@@ -67,7 +68,9 @@ void in_service_order(const orchestrator::ServiceGraph& graph,
       services,
       [&](const std::string& service) {
         const auto found = by_service.find(service);
-        if (found != by_service.end()) for_each_at_once(found->second, action);
+        if (found == by_service.end()) return;
+        if (before_service) before_service(service);
+        for_each_at_once(found->second, action);
       },
       schedule);
   report(failures, progress);

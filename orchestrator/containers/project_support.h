@@ -38,9 +38,12 @@ using ContainerAction = std::function<void(const ContainerRecord&)>;
 /// dependents first with `reverse`), a service's containers side by side. A service the graph
 /// does not know (no file, or an orphan) has nothing to wait for. A failure fails the
 /// services waiting on it; all are reported (report()).
+/// `before_service`, when given, runs once per service before its containers' actions (and
+/// its error fails the service as theirs would).
 void in_service_order(const orchestrator::ServiceGraph& graph,
                       const std::vector<ContainerRecord>& containers, bool reverse,
-                      const ContainerAction& action, const ProgressFn& progress);
+                      const ContainerAction& action, const ProgressFn& progress,
+                      const std::function<void(const std::string&)>& before_service = {});
 
 /// Stops `containers` (some of a project's), dependents first as `graph` says (a service
 /// it does not know stops at once), a service's replicas side by side; each with its grace

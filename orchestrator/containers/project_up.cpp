@@ -10,13 +10,13 @@
 #include "network/container_network.h"
 #include "network/network_store.h"
 #include "orchestrator/compose/validate.h"
+#include "orchestrator/containers/dependency_wait.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/project_containers.h"
 #include "orchestrator/containers/project_images.h"
 #include "orchestrator/containers/project_lifecycle.h"
 #include "orchestrator/containers/project_support.h"
-#include "orchestrator/containers/state_watch.h"
 #include "orchestrator/containers/volumes.h"
 #include "orchestrator/model_values.h"
 #include "orchestrator/project_networks.h"
@@ -41,54 +41,6 @@ void ensure_networks(const ContainerStore& store, const compose::Project& projec
     options.progress(fmt::format("Network {}  Creating", network.spec.name));
     networks.create(network.spec);
     options.progress(fmt::format("Network {}  Created", network.spec.name));
-  }
-}
-
-/// Waits for `dependency`'s containers to meet `condition`; berth::Error naming both when
-/// they cannot.
-void wait_for(const ContainerStore& store, const std::string& service,
-              const std::string& dependency, const std::vector<ContainerRecord>& containers,
-              const std::string& condition, const UpOptions& options) {
-  if (condition != "service_healthy" && condition != "service_completed_successfully") return;
-  const auto deadline = std::chrono::steady_clock::now() + options.dependency_timeout;
-  for (const auto& record : containers) {
-    const std::string& name = record.name;
-    options.progress(fmt::format("Container {}  Waiting", name));
-    std::string failure;
-    const bool met = watch_state(
-        store, record.id,
-        [&](const ContainerStore::LiveState& live) {
-          const auto& state = live.state;
-          const bool ended = !is_active(state.status) || live.monitor_lost;
-          if (condition == "service_completed_successfully") {
-            if (ended && state.exit_code != 0) {
-              failure = fmt::format("service \"{}\" didn't complete successfully: exit {}",
-                                    dependency, state.exit_code);
-            }
-            return ended;
-          }
-          if (state.health == "healthy") return true;
-          if (state.health == "unhealthy") {
-            failure = fmt::format("dependency failed to start: container {} is unhealthy", name);
-          } else if (ended) {
-            failure = fmt::format("dependency failed to start: container {} exited ({})", name,
-                                  state.exit_code);
-          } else if (state.health.empty()) {
-            failure = fmt::format(
-                "dependency failed to start: container {} has no healthcheck, which service "
-                "\"{}\" waits for (service_healthy)",
-                name, service);
-          }
-          return !failure.empty();
-        },
-        deadline);
-    if (!failure.empty()) throw Error(failure);
-    if (!met) {
-      throw Error(fmt::format("timed out waiting for {} ({}), which service \"{}\" needs", name,
-                              condition, service));
-    }
-    options.progress(fmt::format("Container {}  {}", name,
-                                 condition == "service_healthy" ? "Healthy" : "Exited"));
   }
 }
 
@@ -310,24 +262,21 @@ class ProjectUp {
 
   void up_service(const std::string& service) {
     const YAML::Node definition = child(child(m_project.model, "services"), service);
-    if (const YAML::Node depends_on = child(definition, "depends_on"); depends_on.IsMap()) {
-      for (const auto& entry : depends_on) {
-        const std::string dependency = entry.first.Scalar();
-        if (!m_graph.contains(dependency) || !m_options.start) continue;  // --no-deps, --no-start
-        try {
-          wait_for(m_store, service, dependency, containers_of(dependency),
-                   scalar(child(entry.second, "condition"), "service_started"), m_options);
-        } catch (const Error& e) {
-          if (required(service, dependency)) throw;
-          // required: false: Compose warns and starts the service anyway.
-          m_options.progress(
-              fmt::format("warning: service \"{}\": optional dependency: {}", service, e.what()));
-        }
-        if (!required(service, dependency) && !started(dependency)) {
-          m_options.progress(
-              fmt::format("warning: service \"{}\": optional dependency \"{}\" did not start",
-                          service, dependency));
-        }
+    for (const auto& dependency : m_conditions.at(service)) {
+      const std::string& name = dependency.dependency;
+      if (!m_graph.contains(name) || !m_options.start) continue;  // --no-deps, --no-start
+      try {
+        wait_for_dependency(m_store, service, dependency, containers_of(name),
+                            m_options.dependency_timeout, m_options.progress);
+      } catch (const Error& e) {
+        if (dependency.required) throw;
+        // required: false: Compose warns and starts the service anyway.
+        m_options.progress(
+            fmt::format("warning: service \"{}\": optional dependency: {}", service, e.what()));
+      }
+      if (!dependency.required && !started(name)) {
+        m_options.progress(fmt::format(
+            "warning: service \"{}\": optional dependency \"{}\" did not start", service, name));
       }
     }
     const auto policy = policy_for(service, definition);
@@ -417,9 +366,10 @@ class ProjectUp {
 
   /// False for a depends_on entry with `required: false`.
   bool required(const std::string& service, const std::string& dependency) const {
-    const auto entry =
-        child(child(child(child(m_project.model, "services"), service), "depends_on"), dependency);
-    return scalar(child(entry, "required"), "true") != "false";
+    const auto& entries = m_conditions.at(service);
+    const auto entry = std::find_if(entries.begin(), entries.end(),
+                                    [&](const auto& e) { return e.dependency == dependency; });
+    return entry == entries.end() || entry->required;
   }
 
   /// True when the dependency's task succeeded.
@@ -467,6 +417,9 @@ class ProjectUp {
   const compose::Project& m_project;
   const UpOptions& m_options;
   const std::string m_began = now_rfc3339();
+  // Every service's depends_on, read once; written before the tasks run.
+  std::map<std::string, std::vector<DependencyCondition>> m_conditions =
+      dependency_conditions(m_project.model);
   orchestrator::ServiceGraph m_graph;  // the selected services
   std::map<std::string, std::vector<orchestrator::ServiceContainer>> m_wanted;
   ServiceImages m_to_pull;

@@ -99,6 +99,46 @@ TEST_P(ComposeControl, StopAndStartFollowTheDependenciesAndKeepTheContainers) {
   EXPECT_EQ(status_of("shop-db-1"), "running");
 }
 
+TEST_P(ComposeControl, StartWaitsForTheDependenciesConditionsAsUpDoes) {
+  ASSERT_EQ(project({"down", "-t", "0"}).exit_code, 0);
+  // db turns healthy a moment after it starts; migrate must exit 0 before web starts.
+  write_compose(R"yaml(
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "rm -f /ready; trap 'exit 0' TERM; sleep 0.4; touch /ready; while :; do sleep 0.1; done"]
+    healthcheck: {test: ["CMD", "test", "-f", "/ready"], interval: 100ms, retries: 50}
+  migrate:
+    image: bb:1
+    command: ["sh", "-c", "exit $(cat /state/code)"]
+    volumes: ["./state:/state"]
+  web:
+    image: bb:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
+    depends_on:
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+)yaml");
+  m_work.write("shop/state/code", "0");
+  ASSERT_EQ(project({"up", "-d"}).exit_code, 0);
+  ASSERT_EQ(project({"stop"}).exit_code, 0);
+  const auto start = project({"start"});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_LT(position(start.err, "Container shop-db-1  Healthy"),
+            position(start.err, "Container shop-web-1  Starting"));
+  EXPECT_LT(position(start.err, "Container shop-migrate-1  Exited"),
+            position(start.err, "Container shop-web-1  Starting"));
+  EXPECT_EQ(status_of("shop-web-1"), "running");
+
+  // A dependency that fails its condition keeps the service from starting, naming it.
+  ASSERT_EQ(project({"stop"}).exit_code, 0);
+  m_work.write("shop/state/code", "3");
+  const auto failed = project({"start"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.err, HasSubstr("service \"migrate\" didn't complete successfully: exit 3"));
+  EXPECT_EQ(status_of("shop-web-1"), "exited");
+}
+
 TEST_P(ComposeControl, RestartRestartsInPlaceWithTheServicesThatAskedForIt) {
   const std::string web = id_of("shop-web-1");
   const std::string web_started = started_at("shop-web-1");

@@ -7,6 +7,7 @@
 
 #include "tests/cli/compose_fixture.h"
 #include "tests/support/registry_server.h"
+#include "util/strings.h"
 
 namespace berth::testing {
 namespace {
@@ -17,7 +18,7 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
-// web runs; job exits with 3 at once.
+// web runs; job exits with 3 at once (its command long enough for ps to cut it).
 constexpr const char* k_stack = R"(
 services:
   web:
@@ -26,7 +27,7 @@ services:
     stop_grace_period: 1s
   job:
     image: bb:1
-    command: ["sh", "-c", "exit 3"]
+    command: ["sh", "-c", "exit 3 # and a comment"]
 )";
 
 class ComposeObserve : public ComposeCli {
@@ -61,9 +62,14 @@ TEST_P(ComposeObserve, PsShowsRunningContainersAndAllWithA) {
 
   lines = lines_of({"ps", "-a"});
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_THAT(
-      lines[1],
-      MatchesRegex("shop-job-1 +bb:1 +\"sh -c exit 3\" +job +.* ago +Exited \\(3\\) .* ago *"));
+  EXPECT_THAT(lines[1], MatchesRegex("shop-job-1 +bb:1 +\"sh -c exit 3 # and …\" +job +.* ago +"
+                                     "Exited \\(3\\) .* ago *"));
+  // Columns line up in characters: the cut command's "…" is one character of three bytes.
+  const auto column = [](const std::string& line, const std::string& cell) {
+    return utf8_length(std::string_view(line).substr(0, line.find(cell)));
+  };
+  EXPECT_EQ(column(lines[0], "SERVICE"), column(lines[1], " job ") + 1);
+  EXPECT_EQ(column(lines[0], "SERVICE"), column(lines[2], " web ") + 1);
   EXPECT_THAT(lines[2], StartsWith("shop-web-1 "));
 
   EXPECT_THAT(lines_of({"ps", "--services"}), ElementsAre("web"));
