@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cmd/compose_cp.h"
 #include "cmd/compose_project.h"
 #include "cmd/global_options.h"
 #include "cmd/progress_display.h"
@@ -70,6 +71,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   add_logs_command(app, global);
   add_transfer_commands(app, global);
   add_run_command(app, global);
+  add_compose_cp_command(app, global);
 }
 
 }  // namespace berth::cmd

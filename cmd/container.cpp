@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cmd/compose_cp.h"
 #include "cmd/container_flags.h"
 #include "cmd/container_observe.h"
 #include "cmd/container_output.h"
@@ -481,6 +482,8 @@ void add_container_command(CLI::App& app, const GlobalOptions& global) {
   inspect->callback([&global, inspect_names] { run_inspect(global, *inspect_names); });
 
   auto exec_flags = std::make_shared<ExecFlags>();
+  add_container_cp_command(*container, global);
+
   CLI::App* exec = container->add_subcommand("exec", "Run a command in a running container");
   exec->add_option("-e,--env", exec_flags->env, "Environment variable KEY=VALUE")
       ->allow_extra_args(false);
