@@ -72,6 +72,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   add_transfer_commands(app, global);
   add_run_command(app, global);
   add_compose_cp_command(app, global);
+  add_events_command(app, global);
 }
 
 }  // namespace berth::cmd

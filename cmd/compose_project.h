@@ -43,5 +43,6 @@ void add_up_command(CLI::App& app, const GlobalOptions& global);
 void add_logs_command(CLI::App& app, const GlobalOptions& global);
 void add_transfer_commands(CLI::App& app, const GlobalOptions& global);
 void add_run_command(CLI::App& app, const GlobalOptions& global);
+void add_events_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

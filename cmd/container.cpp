@@ -18,6 +18,7 @@
 #include "cmd/image_output.h"
 #include "cmd/signal_names.h"
 #include "orchestrator/containers/attach.h"
+#include "orchestrator/containers/events.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/logs.h"
 #include "orchestrator/containers/networking.h"
@@ -136,6 +137,7 @@ void run_restart(const GlobalOptions& global, const std::vector<std::string>& na
     if (timeout >= 0) grace = std::chrono::seconds(timeout);
     containers::stop_container(store, record, grace);
     containers::start_container(store, record, self_executable());
+    containers::record_event(store, record, "restart");
     std::cout << name << "\n";
   }
 }

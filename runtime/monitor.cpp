@@ -34,6 +34,7 @@
 #include "runtime/cgroups.h"
 #include "runtime/console_socket.h"
 #include "runtime/container_state.h"
+#include "runtime/event_journal.h"
 #include "runtime/oci_runtime.h"
 #include "runtime/rootfs.h"
 #include "util/error.h"
@@ -411,6 +412,7 @@ class Monitor {
   bool wait_before_restart(milliseconds delay);
   void record_start_failure(const std::string& message);
   void save();
+  void event(std::string_view action, std::map<std::string, std::string> extra = {});
   std::vector<std::string> remove_leftovers();
   void run_final_exit_command();
 
@@ -480,12 +482,14 @@ int Monitor::run(int sync_fd) {
     start_container();
   } catch (const std::exception& e) {
     record_start_failure(one_line(e.what()));
+    event("die", {{"exitCode", std::to_string(m_state.exit_code)}});
     m_state.status = "exited";
     save();
     write_all(sync_fd, fmt::format("error: {}\n", m_state.error));
     ::close(sync_fd);
     return 1;
   }
+  event("start");
   save();
   write_all(sync_fd, "ok\n");
   ::close(sync_fd);
@@ -498,6 +502,14 @@ int Monitor::run(int sync_fd) {
       const Clock::time_point started = m_started;
       supervise();
       ran_for = Clock::now() - started;
+      // Before the state says the container ended: a `stop` waiting for that appends its
+      // own event after this one, as Docker orders them (kill, die, stop).
+      if (m_state.oom_killed) {
+        event("oom");
+      }
+      event("die", {{"exitCode", std::to_string(m_state.exit_code)},
+                    {"execDuration",
+                     std::to_string(std::chrono::duration_cast<seconds>(ran_for).count())}});
     }
     if (!should_restart(m_config.restart, m_state.exit_code, m_state.restart_count,
                         exists(m_config.stopping_path))) {
@@ -515,10 +527,12 @@ int Monitor::run(int sync_fd) {
     try {
       start_container();
       running = true;
+      event("start");
       save();
     } catch (const std::exception& e) {
       // Counted as a run that ended at once: the policy decides again, with a longer delay.
       record_start_failure(one_line(e.what()));
+      event("die", {{"exitCode", std::to_string(m_state.exit_code)}});
       running = false;
     }
   }
@@ -528,6 +542,9 @@ int Monitor::run(int sync_fd) {
   std::vector<std::string> trashed;
   if (m_config.auto_remove) {
     trashed = remove_leftovers();
+    if (!m_config.remove_paths.empty() && !exists(m_config.remove_paths.front())) {
+      event("destroy");
+    }
   } else if (!m_config.rootfs.empty()) {
     // A stopped container holds no mount, as with Docker; `start` mounts it again.
     try {
@@ -826,6 +843,22 @@ void Monitor::save() {
   } catch (const std::exception&) {
     // Nobody to tell: the monitor has no terminal. The next write may succeed.
   }
+}
+
+/// Appends an event of the container to the journal; one that cannot be written is lost,
+/// never the container's business.
+void Monitor::event(std::string_view action, std::map<std::string, std::string> extra) {
+  if (m_config.events_path.empty()) {
+    return;
+  }
+  JournalEvent record;
+  record.action = action;
+  record.id = m_config.id;
+  record.attributes = m_config.event_attributes;
+  for (auto& [key, value] : extra) {
+    record.attributes[key] = std::move(value);
+  }
+  append_event(m_config.events_path, std::move(record));
 }
 
 /// Moves what a container stream has into the log; at its end, closes it. A bounded amount
@@ -1299,6 +1332,7 @@ void Monitor::finish_probe() {
 void Monitor::record_health(HealthResult result, Clock::time_point began) {
   const Healthcheck& check = *m_config.healthcheck;
   const bool passed = result.exit_code == 0;
+  const std::string before = m_state.health;
   m_state.health_log.push_back(std::move(result));
   if (m_state.health_log.size() > k_health_log_size) {
     m_state.health_log.erase(m_state.health_log.begin());
@@ -1311,6 +1345,9 @@ void Monitor::record_health(HealthResult result, Clock::time_point began) {
     if (m_state.failing_streak >= check.retries) {
       m_state.health = "unhealthy";
     }
+  }
+  if (m_state.health != before) {
+    event("health_status: " + m_state.health);
   }
   save();
   schedule_probe();
@@ -1404,6 +1441,8 @@ json to_json(const MonitorConfig& config) {
       {"remove_paths", config.remove_paths},
       {"trash_dir", config.trash_dir},
       {"final_exit_command", config.final_exit_command},
+      {"events_path", config.events_path},
+      {"event_attributes", config.event_attributes},
   };
 }
 
@@ -1434,6 +1473,8 @@ MonitorConfig monitor_config_from_json(const json& value) {
     config.remove_paths = value.value("remove_paths", std::vector<std::string>{});
     config.trash_dir = value.value("trash_dir", "");
     config.final_exit_command = value.value("final_exit_command", std::vector<std::string>{});
+    config.events_path = value.value("events_path", "");
+    config.event_attributes = value.value("event_attributes", std::map<std::string, std::string>{});
     return config;
   } catch (const json::exception& e) {
     throw Error(fmt::format("invalid monitor config: {}", e.what()));

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,11 @@ struct MonitorConfig {
   // address), so the small monitor carries no network code. Its exit status other than 0
   // and the last line of its standard error become the state's error. Empty: nothing.
   std::vector<std::string> final_exit_command;
+  // The events journal (runtime/event_journal.h) where the monitor appends the events it
+  // sees (start, die, oom, health_status, destroy with --rm), and the attributes every event
+  // of the container carries (its labels, name and image). Empty path: no events.
+  std::string events_path;
+  std::map<std::string, std::string> event_attributes;
 };
 
 /// monitor.json's content for `config`; durations in nanoseconds.

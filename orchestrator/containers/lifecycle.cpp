@@ -25,6 +25,7 @@
 #include "image/import.h"
 #include "image/pull.h"
 #include "orchestrator/containers/attach.h"
+#include "orchestrator/containers/events.h"
 #include "network/netlink.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/observe.h"
@@ -434,6 +435,7 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
     }
     throw;
   }
+  record_event(store, record, "create");
   return record;
 }
 
@@ -497,6 +499,8 @@ void launch(const ContainerStore& store, const ContainerRecord& record,
       monitor.remove_paths = {paths.record_dir, store.name_path(record.name), paths.run_dir};
       monitor.trash_dir = store.trash_dir();
     }
+    monitor.events_path = events_journal(store);
+    monitor.event_attributes = event_attributes(record);
     write_file(paths.run_dir + "/monitor.json", runtime::to_json(monitor).dump());
     launch_monitor(berth_executable, paths.run_dir, options.attach_fd);
   } catch (...) {
@@ -574,6 +578,8 @@ void kill_container(const ContainerStore& store, const ContainerRecord& record, 
   }
   const auto runtime =
       runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  // Before the signal, so that it comes before the die the monitor may append at once.
+  record_event(store, record, "kill", {{"signal", std::to_string(signal)}});
   signal_container(*runtime, record.id, signal, live.state.status == "paused");
 }
 
@@ -599,6 +605,8 @@ void stop_container(const ContainerStore& store, const ContainerRecord& record,
           (signal_name == abbrev || signal_name == std::string("SIG") + abbrev))
         signal = number;
     }
+    // Docker's stop is a kill with the stop signal: its event first, then the monitor's die.
+    record_event(store, record, "kill", {{"signal", std::to_string(signal)}});
     try {
       if (live.state.status == "paused") runtime->resume(record.id);
       runtime->kill(record.id, signal);
@@ -613,6 +621,7 @@ void stop_container(const ContainerStore& store, const ContainerRecord& record,
     watch.wait(std::chrono::milliseconds(100));
   }
   if (live.state.status == "running" || live.state.status == "paused") {
+    record_event(store, record, "kill", {{"signal", std::to_string(SIGKILL)}});
     try {
       runtime->kill(record.id, SIGKILL, true);
     } catch (const Error&) {
@@ -632,6 +641,7 @@ void stop_container(const ContainerStore& store, const ContainerRecord& record,
     runtime->remove(record.id, true);
   }
   release_container(store, record);
+  record_event(store, record, "stop");
 }
 
 int wait_container(const ContainerStore& store, const ContainerRecord& record) {
@@ -694,11 +704,15 @@ int exec_in_container(const ContainerStore& store, const ContainerRecord& record
         {"uid", user.uid}, {"gid", user.gid}, {"additionalGids", user.additional_gids}};
   }
   // One file per exec: several may run at once.
-  const std::string process_path =
-      paths.run_dir + "/exec-" + ContainerStore::new_id().substr(0, 12) + ".json";
+  const std::string exec_id = ContainerStore::new_id();
+  const std::string process_path = paths.run_dir + "/exec-" + exec_id.substr(0, 12) + ".json";
   write_file(process_path, process.dump());
   const auto runtime =
       runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime));
+  // Docker's exec events name the command; its end is known only to an exec that waits.
+  const std::string command = fmt::format("{}", fmt::join(options.args, " "));
+  record_event(store, record, "exec_create: " + command, {{"execID", exec_id}});
+  record_event(store, record, "exec_start: " + command, {{"execID", exec_id}});
   int code = 0;
   try {
     if (options.tty) {
@@ -716,6 +730,10 @@ int exec_in_container(const ContainerStore& store, const ContainerRecord& record
     throw;
   }
   ::unlink(process_path.c_str());
+  if (!options.detach) {
+    record_event(store, record, "exec_die",
+                 {{"execID", exec_id}, {"exitCode", std::to_string(code)}});
+  }
   return options.detach ? 0 : code;
 }
 
@@ -749,6 +767,7 @@ void remove_container(const ContainerStore& store, const ContainerRecord& record
   release_container(store, record);
   store.release_name(record.name);
   store.remove_dirs(record.id);
+  record_event(store, record, "destroy");
   if (remove_volumes) {
     for (const auto& line : remove_anonymous_volumes(store, record)) {
       std::cerr << "warning: " << line << "\n";

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/containers/events.h"
 #include "runtime/cgroups.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -390,6 +391,7 @@ void pause_container(const ContainerStore& store, const ContainerRecord& record)
     throw_not_running(record);
   }
   runtime_of(store, record)->pause(record.id);
+  record_event(store, record, "pause");
 }
 
 void unpause_container(const ContainerStore& store, const ContainerRecord& record) {
@@ -397,6 +399,7 @@ void unpause_container(const ContainerStore& store, const ContainerRecord& recor
     throw Error("Container " + record.id + " is not paused");
   }
   runtime_of(store, record)->resume(record.id);
+  record_event(store, record, "unpause");
 }
 
 void signal_container(runtime::OciRuntime& runtime, const std::string& id, int signal,

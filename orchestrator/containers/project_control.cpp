@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/containers/events.h"
 #include "orchestrator/containers/lifecycle.h"
 #include "orchestrator/containers/observe.h"
 #include "orchestrator/containers/project_containers.h"
@@ -123,6 +124,7 @@ void restart_containers(const ContainerStore& store, const std::vector<Container
         progress(fmt::format("Container {}  Restarting", record.name));
         stop_container(store, record, options.timeout);
         start_container(store, store.find(record.id), options.berth_executable);
+        record_event(store, record, "restart");
         progress(fmt::format("Container {}  Started", record.name));
       },
       progress);
