@@ -536,9 +536,15 @@ int Monitor::run(int sync_fd) {
       running = false;
     }
   }
-  run_final_exit_command();
+  // The end is recorded first: a `stop` (and a dependency-ordered `down`) goes on as soon
+  // as the processes are gone, while the network is released here; what needs that done
+  // (rm, start) waits for this process to exit.
   m_state.status = "exited";
   save();
+  run_final_exit_command();
+  if (!m_state.error.empty()) {
+    save();  // the release failed: its message goes with the state
+  }
   std::vector<std::string> trashed;
   if (m_config.auto_remove) {
     trashed = remove_leftovers();

@@ -22,6 +22,9 @@ void prepare_heap_for_burst() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 2 << 20);
+  // One arena for every thread: up's tasks mostly wait on processes and files, and each
+  // extra arena costs ~240 KiB of touched memory (0.8 MiB of peak RSS on 20 services).
+  mallopt(M_ARENA_MAX, 1);
 
   // Grow the heap by kReserve in one step (a block larger than what is left on top makes
   // malloc extend the break), free it back into the top chunk, and ask for huge pages on the

@@ -24,9 +24,9 @@
 
 #include "image/import.h"
 #include "image/pull.h"
+#include "network/netlink.h"
 #include "orchestrator/containers/attach.h"
 #include "orchestrator/containers/events.h"
-#include "network/netlink.h"
 #include "orchestrator/containers/networking.h"
 #include "orchestrator/containers/observe.h"
 #include "orchestrator/containers/state_watch.h"
@@ -38,11 +38,11 @@
 #include "runtime/oci_spec.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp_bpf.h"
-#include "util/trash.h"
 #include "util/error.h"
 #include "util/file_lock.h"
 #include "util/fs.h"
 #include "util/terminal.h"
+#include "util/trash.h"
 
 namespace berth::containers {
 
@@ -159,7 +159,8 @@ void write_injected_files(const std::string& dir, const std::vector<runtime::Inj
   ::chmod(dir.c_str(), 0700);
   for (std::size_t i = 0; i < files.size(); ++i) {
     const std::string path = fmt::format("{}/{}", dir, i);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
     const std::string& content = files[i].content;
     bool written = true;
@@ -172,8 +173,8 @@ void write_injected_files(const std::string& dir, const std::vector<runtime::Inj
       }
       done += static_cast<std::size_t>(n);
     }
-    const bool owned = ::fchown(fd, files[i].uid, files[i].gid) == 0 &&
-                       ::fchmod(fd, files[i].mode) == 0;
+    const bool owned =
+        ::fchown(fd, files[i].uid, files[i].gid) == 0 && ::fchmod(fd, files[i].mode) == 0;
     ::close(fd);
     if (!written || !owned) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
   }
@@ -396,7 +397,8 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
       mount.source = "/nonexistent";
     }
   }
-  if (joins_networks(checked)) checked.network = network::netns_path(network::netns_name(record.id));
+  if (joins_networks(checked))
+    checked.network = network::netns_path(network::netns_name(record.id));
   // Whose namespace is joined is known at start; any path serves the check.
   if (joined_container(checked)) checked.network = "/proc/self/ns/net";
   runtime::build_oci_spec(checked, record.image_config,
@@ -488,9 +490,8 @@ void launch(const ContainerStore& store, const ContainerRecord& record,
     monitor.stdin_once = options.stdin_once;
     if (networked || volumes_need_release(store, record) ||
         (record.auto_remove && has_anonymous_volumes(record))) {
-      monitor.final_exit_command = {berth_executable, "--root",   store.root(),
-                                    "--runroot",      store.runroot(), "container",
-                                    "_release",       record.id};
+      monitor.final_exit_command = {berth_executable, "--root",    store.root(), "--runroot",
+                                    store.runroot(),  "container", "_release",   record.id};
     }
     if (record.auto_remove) {
       // What remove_container does after the unmount, in its order: the record first, so
@@ -583,8 +584,8 @@ void kill_container(const ContainerStore& store, const ContainerRecord& record, 
   signal_container(*runtime, record.id, signal, live.state.status == "paused");
 }
 
-void stop_container(const ContainerStore& store, const ContainerRecord& record,
-                    std::optional<std::chrono::seconds> timeout) {
+void stop_container_processes(const ContainerStore& store, const ContainerRecord& record,
+                              std::optional<std::chrono::seconds> timeout) {
   const ContainerPaths paths = store.paths(record.id);
   auto live = store.live_state(record.id);
   if (!is_active(live.state.status)) return;
@@ -627,21 +628,39 @@ void stop_container(const ContainerStore& store, const ContainerRecord& record,
     } catch (const Error&) {
     }
   }
-  // The monitor records the end and exits; without a monitor (killed -9), clean up here.
+  // The monitor records the end (then releases what the container held, and exits).
   while (is_active((live = store.live_state(record.id)).state.status) && !live.monitor_lost) {
     watch.wait(std::chrono::milliseconds(100));
   }
-  if (live.state.monitor_pid > 0) wait_for_exit(live.state.monitor_pid, std::chrono::seconds(5));
+  // Without a monitor (killed -9) nobody else will: the processes go now.
+  if (live.monitor_lost) finish_stopped_container(store, record);
+  record_event(store, record, "stop");
+}
+
+void finish_stopped_container(const ContainerStore& store, const ContainerRecord& record) {
+  const auto live = store.live_state(record.id);
+  // The monitor releases the network and mounts after it records the end, then exits.
+  if (live.state.monitor_pid > 0 && !live.monitor_lost &&
+      runtime::same_process_alive(live.state.monitor_pid, live.state.monitor_start_time)) {
+    wait_for_exit(live.state.monitor_pid, std::chrono::seconds(5));
+  }
   if (live.monitor_lost) {
     if (live.state.pid > 0 &&
         runtime::same_process_alive(live.state.pid, live.state.pid_start_time)) {
       ::kill(live.state.pid, SIGKILL);
       wait_for_exit(live.state.pid, std::chrono::seconds(5));
     }
-    runtime->remove(record.id, true);
+    runtime::OciRuntime::make(record.runtime, store.runtime_root(record.runtime))
+        ->remove(record.id, true);
   }
   release_container(store, record);
-  record_event(store, record, "stop");
+}
+
+void stop_container(const ContainerStore& store, const ContainerRecord& record,
+                    std::optional<std::chrono::seconds> timeout) {
+  if (!is_active(store.live_state(record.id).state.status)) return;
+  stop_container_processes(store, record, timeout);
+  finish_stopped_container(store, record);
 }
 
 int wait_container(const ContainerStore& store, const ContainerRecord& record) {

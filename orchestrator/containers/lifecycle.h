@@ -59,9 +59,22 @@ void start_container(const ContainerStore& store, const ContainerRecord& record,
                      const std::string& berth_executable, const StartOptions& options = {});
 
 /// Sends the stop signal, waits up to the grace period (the record's, or `timeout`), then
-/// SIGKILL; the restart policy does not bring it back. A stopped container is left alone.
+/// SIGKILL; the restart policy does not bring it back. Returns once the monitor has also
+/// released the container's network, mounts and cgroups. A stopped container is left alone.
+/// The two halves below, for callers that stop several containers in order.
 void stop_container(const ContainerStore& store, const ContainerRecord& record,
                     std::optional<std::chrono::seconds> timeout = std::nullopt);
+
+/// stop_container's first half: back as soon as the container's processes are gone, while
+/// its monitor may still be releasing what it held. What an ordered stop waits for before
+/// stopping the next service (a dependency need not outlive its dependents' cleanup).
+void stop_container_processes(const ContainerStore& store, const ContainerRecord& record,
+                              std::optional<std::chrono::seconds> timeout = std::nullopt);
+
+/// stop_container's second half, for a container whose processes are gone: waits for its
+/// monitor to finish (or does the monitor's work when it is lost) and releases whatever is
+/// left. Idempotent.
+void finish_stopped_container(const ContainerStore& store, const ContainerRecord& record);
 
 /// Sends `signal` to the container's init; berth::Error when it is not running.
 void kill_container(const ContainerStore& store, const ContainerRecord& record, int signal);

@@ -80,15 +80,25 @@ void stop_in_order(const ContainerStore& store, const orchestrator::ServiceGraph
                    const std::vector<ContainerRecord>& containers,
                    std::optional<std::chrono::seconds> timeout, const ProgressFn& print) {
   const auto progress = serialised(print);
+  // A service stops once its dependents' processes are gone; their monitors release the
+  // networks and mounts meanwhile, and all of that is waited for once, at the end.
+  std::vector<ContainerRecord> stopped;
+  std::mutex stopped_mutex;
   in_service_order(
       graph, containers, true,
       [&](const ContainerRecord& record) {
         if (!is_active(store.live_state(record.id).state.status)) return;
         progress(fmt::format("Container {}  Stopping", record.name));
-        stop_container(store, record, timeout);
+        stop_container_processes(store, record, timeout);
+        {
+          const std::lock_guard lock(stopped_mutex);
+          stopped.push_back(record);
+        }
         progress(fmt::format("Container {}  Stopped", record.name));
       },
       progress);
+  for_each_at_once(stopped,
+                   [&](const ContainerRecord& record) { finish_stopped_container(store, record); });
 }
 
 std::string orphan_warning(const std::vector<std::string>& containers) {
