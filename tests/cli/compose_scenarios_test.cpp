@@ -1,6 +1,7 @@
 // docker/compose's e2e scenarios that the other compose suites do not cover, as root on crun
 // and runc: where a container's environment comes from (and which source wins), network
-// aliases that other services resolve, and restart policies set in the compose file.
+// aliases that other services resolve, restart policies set in the compose file, and an
+// unhealthy dependency.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,35 @@ services:
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   EXPECT_EQ(inspect("shop-keeper-1")["State"]["Status"], "exited");
   EXPECT_EQ(inspect("shop-keeper-1")["RestartCount"], count);
+}
+
+TEST_P(ComposeScenarios, AnUnhealthyDependencyFailsItsDependentsAndNamesIt) {
+  write_compose(R"(
+services:
+  db:
+    image: bb:1
+    command: ["sleep", "1000"]
+    stop_grace_period: 100ms
+    healthcheck: {test: ["CMD", "false"], interval: 100ms, retries: 2}
+  web:
+    image: bb:1
+    command: ["sleep", "1000"]
+    depends_on: {db: {condition: service_healthy}}
+  proxy:
+    image: bb:1
+    command: ["sleep", "1000"]
+    depends_on: [web]
+  cache: {image: bb:1, command: ["sleep", "1000"], stop_grace_period: 100ms}
+)");
+  const auto up = project({"up", "-d"});
+  EXPECT_EQ(up.exit_code, 1);
+  EXPECT_THAT(up.err, HasSubstr("dependency failed to start: container shop-db-1 is unhealthy"));
+  EXPECT_THAT(up.err, HasSubstr("not started: dependency \"web\" failed"));
+  // What did not depend on it keeps running, as with Compose; the dependents were not made.
+  EXPECT_EQ(inspect("shop-db-1")["State"]["Status"], "running");
+  EXPECT_EQ(inspect("shop-cache-1")["State"]["Status"], "running");
+  EXPECT_EQ(berth({"container", "inspect", "shop-web-1"}).exit_code, 1);
+  EXPECT_EQ(berth({"container", "inspect", "shop-proxy-1"}).exit_code, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ComposeScenarios, ::testing::Values("crun", "runc"),
