@@ -75,6 +75,18 @@ void start_containers(const ContainerStore& store, const std::vector<ContainerRe
   const auto progress = serialised(options.progress);
   const std::string project =
       containers.empty() ? "" : label_of(containers.front(), orchestrator::k_project_label);
+  // The project's containers, listed once and only when a condition needs waiting for
+  // (service_started needs nothing: the graph order already saw to it).
+  std::once_flag listed;
+  std::vector<ContainerRecord> project_records;
+  const auto containers_of = [&](const std::string& service) {
+    std::call_once(listed, [&] { project_records = project_containers(store, project); });
+    std::vector<ContainerRecord> records;
+    for (const auto& record : project_records) {
+      if (service_of(record) == service) records.push_back(record);
+    }
+    return records;
+  };
   // As with `up`: a service starts once its dependencies, running or started just before,
   // meet their conditions.
   const auto wait_for_dependencies = [&](const std::string& service) {
@@ -87,11 +99,10 @@ void start_containers(const ContainerStore& store, const std::vector<ContainerRe
         });
     if (!starts_any) return;
     for (const auto& dependency : found->second) {
-      const auto records =
-          project_containers(store, project, {.services = {dependency.dependency}});
+      if (dependency.condition == "service_started") continue;
       try {
-        wait_for_dependency(store, service, dependency, records, options.dependency_timeout,
-                            progress);
+        wait_for_dependency(store, service, dependency, containers_of(dependency.dependency),
+                            options.dependency_timeout, progress);
       } catch (const Error& e) {
         if (dependency.required) throw;
         progress(
