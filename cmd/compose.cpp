@@ -70,6 +70,7 @@ void add_compose_commands(CLI::App& app, const GlobalOptions& global) {
   add_down_command(app, global);
   add_logs_command(app, global);
   add_transfer_commands(app, global);
+  add_build_command(app, global);
   add_run_command(app, global);
   add_compose_cp_command(app, global);
   add_events_command(app, global);

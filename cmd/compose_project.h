@@ -2,6 +2,7 @@
 // on and the containers of the services named on its command line.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ std::vector<std::string> resolved_env(const ProjectTarget& target,
 void add_up_command(CLI::App& app, const GlobalOptions& global);
 void add_logs_command(CLI::App& app, const GlobalOptions& global);
 void add_transfer_commands(CLI::App& app, const GlobalOptions& global);
+void add_build_command(CLI::App& app, const GlobalOptions& global);
+
+/// What `up`, `create` and `run` hand to the project's convergence to build the services'
+/// images (compose_build.cpp), its progress on standard error.
+std::function<void(const compose::Project&, const std::vector<std::string>&)> service_builder(
+    const GlobalOptions& global, const std::string& runtime);
 void add_run_command(CLI::App& app, const GlobalOptions& global);
 void add_events_command(CLI::App& app, const GlobalOptions& global);
 

@@ -53,6 +53,7 @@ struct OneOffFlags {
   bool use_aliases = false;
   bool remove_orphans = false;
   std::string pull = "policy";
+  bool build = false;
   std::string runtime = "crun";
 };
 
@@ -117,7 +118,13 @@ int run_oneoff(const GlobalOptions& global, const OneOffFlags& flags) {
     up.services = {flags.service};
     up.only_dependencies = true;
     up.no_deps = flags.no_deps;
+    up.build = service_builder(global, flags.runtime);
     containers::up_project(store, images, project, up);
+    // The one-off's own image, built when it is missing or --build asks (Compose's rule).
+    if (child(child(child(project.model, "services"), flags.service), "build") &&
+        (flags.build || !images.find(project.image_of(flags.service)))) {
+      up.build(project, {flags.service});
+    }
   }
   containers::CreateOptions create;
   create.runtime = flags.runtime;
@@ -160,6 +167,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
                 "Remove containers for services not defined in the Compose file");
   run->add_option("--pull", flags->pull,
                   "Pull image before running (\"always\"|\"missing\"|\"never\")");
+  run->add_flag("--build", flags->build, "Build image before starting container");
   run->add_option("--runtime", flags->runtime, "OCI runtime: crun or runc")
       ->envname("BERTH_RUNTIME");
   // SERVICE [COMMAND...]: options end at the service name; the command's are its own.

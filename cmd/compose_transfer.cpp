@@ -1,5 +1,5 @@
-// `berth pull`, `berth push` and `berth build`: the project's service images to and from
-// registries (each image once, all at once), and the builder's place until it exists.
+// `berth pull` and `berth push`: the project's service images to and from registries (each
+// image once, all at once).
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,30 +113,11 @@ void add_push_command(CLI::App& app, const GlobalOptions& global) {
   });
 }
 
-void add_build_command(CLI::App& app, const GlobalOptions& global) {
-  auto services = std::make_shared<std::vector<std::string>>();
-  CLI::App* build = app.add_subcommand("build", "Build or rebuild services");
-  build->add_option("service", *services, "Services (default: all)");
-  build->allow_extras();  // Compose's build flags: refused below with the rest
-  build->callback([&global, services] {
-    global.prepare();
-    const auto project = compose::load_project(global.load_options());
-    for (const auto& service : project.service_names()) {
-      if (child(child(child(project.model, "services"), service), "build")) {
-        throw Error(fmt::format(
-            "service \"{}\" has a build section: building images is not supported yet", service));
-      }
-    }
-    // Nothing to build, as with Compose: no service has a build section.
-  });
-}
-
 }  // namespace
 
 void add_transfer_commands(CLI::App& app, const GlobalOptions& global) {
   add_pull_command(app, global);
   add_push_command(app, global);
-  add_build_command(app, global);
 }
 
 }  // namespace berth::cmd

@@ -48,6 +48,8 @@ struct UpFlags {
   bool timestamps = false;
   int timeout = -1;
   std::string pull = "policy";
+  bool build = false;
+  bool no_build = false;
 };
 
 /// Compose's checks of the flags, in its words.
@@ -161,13 +163,20 @@ void add_convergence_flags(CLI::App* command, UpFlags& flags) {
       ->add_option("--pull", flags.pull,
                    "Pull image before running (\"always\"|\"missing\"|\"never\")")
       ->capture_default_str();
+  command->add_flag("--build", flags.build, "Build images before starting containers");
+  command->add_flag("--no-build", flags.no_build, "Don't build an image, even if it's missing");
   command->add_option("--runtime", flags.runtime, "OCI runtime: crun or runc")
       ->envname("BERTH_RUNTIME");
 }
 
 /// What the flags ask of the project's convergence.
-containers::UpOptions up_options(const UpFlags& flags) {
+containers::UpOptions up_options(const UpFlags& flags, const GlobalOptions& global) {
+  if (flags.build && flags.no_build) throw Error("--build and --no-build are incompatible");
   containers::UpOptions options;
+  options.build = service_builder(global, flags.runtime);
+  options.build_policy = flags.build      ? containers::UpOptions::BuildPolicy::always
+                         : flags.no_build ? containers::UpOptions::BuildPolicy::never
+                                          : containers::UpOptions::BuildPolicy::missing;
   options.runtime = flags.runtime;
   options.parallel = flags.parallel;
   options.berth_executable = self_executable();
@@ -201,7 +210,8 @@ void add_create_command(CLI::App& app, const GlobalOptions& global) {
     global.prepare();
     flags->no_start = true;
     check(*flags);
-    converge_detached(global, compose::load_project(global.load_options()), up_options(*flags));
+    converge_detached(global, compose::load_project(global.load_options()),
+                      up_options(*flags, global));
   });
 }
 
@@ -215,7 +225,7 @@ void add_scale_command(CLI::App& app, const GlobalOptions& global) {
   scale->callback([&global, flags] {
     global.prepare();
     const auto project = compose::load_project(global.load_options());
-    auto options = up_options(*flags);
+    auto options = up_options(*flags, global);
     for (const auto& [service, replicas] : options.scale) options.services.push_back(service);
     converge_detached(global, project, options);
   });
@@ -271,7 +281,7 @@ void add_up_command(CLI::App& app, const GlobalOptions& global) {
                              flags->exit_code_from)) {
       throw Error("no such service: " + flags->exit_code_from);
     }
-    containers::UpOptions options = up_options(*flags);
+    containers::UpOptions options = up_options(*flags, global);
     const auto store = container_store(global);
     const image::ImageStore images(global.root);
     ProgressMode mode = progress_mode(global.progress);

@@ -219,6 +219,7 @@ void add_image_command(CLI::App& app, const GlobalOptions& global) {
   history->callback([&global, history_name] { run_history(global, *history_name); });
 
   add_image_transfer_commands(*image, app, global);
+  add_build_commands(*image, app, global);
 }
 
 }  // namespace berth::cmd

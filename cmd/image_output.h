@@ -45,5 +45,7 @@ bool confirm(std::string_view question);
 
 /// pull, push, import, save, load under `image`, and login/logout on the top level.
 void add_image_transfer_commands(CLI::App& image, CLI::App& app, const GlobalOptions& global);
+/// `berth image build` and `berth builder prune` (image_build.cpp).
+void add_build_commands(CLI::App& image, CLI::App& app, const GlobalOptions& global);
 
 }  // namespace berth::cmd

@@ -46,4 +46,16 @@ std::string archive_error(archive* a) {
   return text != nullptr ? text : "unknown error";
 }
 
+la_ssize_t ArchiveSink::callback(archive*, void* client, const void* buffer, size_t length) {
+  auto& self = *static_cast<ArchiveSink*>(client);
+  if (self.abandoned) return static_cast<la_ssize_t>(length);
+  try {
+    self.write(buffer, length);
+  } catch (...) {
+    self.error = std::current_exception();
+    return -1;
+  }
+  return static_cast<la_ssize_t>(length);
+}
+
 }  // namespace berth::image

@@ -5,6 +5,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +38,7 @@ namespace berth::image {
   X(archive_write_set_format_gnutar)         \
   X(archive_write_set_format_ustar)          \
   X(archive_write_set_format_raw)            \
+  X(archive_write_set_format_option)         \
   X(archive_write_add_filter_gzip)           \
   X(archive_write_add_filter_zstd)           \
   X(archive_write_add_filter_xz)             \
@@ -113,6 +117,18 @@ ReadArchive new_read_archive();
 WriteArchive new_write_archive();
 /// A new entry; throws berth::Error when libarchive is out of memory.
 ArchiveEntry new_archive_entry();
+
+/// Where a libarchive writer's output goes: a callback that may throw. Its exception is kept
+/// while libarchive's C code is on the stack (rethrown by the writer once out of it), and
+/// once `abandoned` (a writer freed after a failure) nothing more reaches the callback.
+struct ArchiveSink {
+  std::function<void(const void* data, std::size_t size)> write;
+  std::exception_ptr error;
+  bool abandoned = false;
+
+  /// archive_write_open's write callback; `client` is the ArchiveSink.
+  static la_ssize_t callback(archive*, void* client, const void* buffer, size_t length);
+};
 
 /// libarchive's description of the last error on `a` ("unknown error" when it has none).
 std::string archive_error(archive* a);

@@ -572,6 +572,30 @@ void ImageStore::unpack_layer(const Digest& blob, const Digest& diff_id,
   }
 }
 
+void ImageStore::adopt_layer(const std::string& dir, const Digest& blob, const Digest& diff_id,
+                             const Digest& chain_id) const {
+  const std::string target = layer_path(chain_id);
+  if (!has_layer(chain_id)) {
+    ensure_layout(m_dir);
+    // The layer tar has no entry for the root, so the blob unpacks to a 0755 root: the
+    // adopted directory must be the same layer, whatever mode its creator gave it.
+    if (::chmod(dir.c_str(), 0755) != 0) {
+      throw_errno(dir);
+    }
+    // rename(2) would replace an empty directory: has_layer above keeps an existing layer,
+    // and a non-empty one published meanwhile makes the rename fail.
+    if (::rename(dir.c_str(), target.c_str()) == 0) {
+      return;
+    }
+    if (errno == EXDEV) {
+      unpack_layer(blob, diff_id, chain_id);
+    } else if (errno != EEXIST && errno != ENOTEMPTY) {
+      throw_errno(target);
+    }
+  }
+  remove_tree(dir);
+}
+
 std::vector<std::string> ImageStore::layer_stack(const ImageConfig& config) const {
   const std::vector<Digest> chain = chain_ids(config.diff_ids);
   std::vector<std::string> lower;

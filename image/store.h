@@ -114,6 +114,13 @@ class ImageStore {
   /// there; checks that its diff id is `diff_id` (berth::Error `layer sha256:...: diff id
   /// mismatch` otherwise). Safe when two processes unpack the same layer at once.
   void unpack_layer(const Digest& blob, const Digest& diff_id, const Digest& chain_id) const;
+  /// Makes `dir`, a layer already in unpacked form (a build step's overlay upper directory),
+  /// the layer layers/<chain_id> by rename, its root made 0755 as unpacking makes it. When
+  /// the layer is there already (another build made it first), `dir` is removed instead;
+  /// when `dir` is on another file system, the layer is unpacked from the blob `blob`
+  /// (checked against `diff_id`) and `dir` removed. Either way `dir` is gone afterwards.
+  void adopt_layer(const std::string& dir, const Digest& blob, const Digest& diff_id,
+                   const Digest& chain_id) const;
   /// The overlay lower dirs of an image's rootfs, top layer first (overlay's lowerdir order).
   std::vector<std::string> layer_stack(const ImageConfig& config) const;
 

@@ -617,8 +617,10 @@ void apply(const std::string& batch) {
   if (!adds || failure->line == 0) throw Error(failure->message);
   HostLock lock;
   const std::string creation = creation_batch(save());
-  if (creation.empty()) throw Error(failure->message);  // all there: the batch itself failed
-  restore(creation);
+  if (!creation.empty()) restore(creation);
+  // Made again here, or by another berth between the failure and the lock: either way what
+  // did not apply goes once more. A batch that fails for a reason of its own fails again,
+  // with its own message.
   restore(sections_from(batch, failure->line));
 }
 

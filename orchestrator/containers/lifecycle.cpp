@@ -345,17 +345,27 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
     throw Error("unknown runtime \"" + options.runtime + "\": expected crun or runc");
   }
   sweep_trash(store.trash_dir());
-  auto found = images.find(spec.image);
-  if (!found && options.pull_missing) {
-    std::cerr << "Unable to find image '" << spec.image << "' locally\n";
-    image::Progress progress(image::Progress::detect(false, stderr), stderr);
-    image::PullOptions pull;
-    pull.progress = &progress;
-    found = image::pull_image(images, image::parse_reference(spec.image), pull);
+  ContainerRecord record;
+  if (options.image) {
+    record.image_id = options.image->id;
+    record.lower_dirs = options.image->lower_dirs;
+    record.image_config = options.image->config;
+  } else {
+    auto found = images.find(spec.image);
+    if (!found && options.pull_missing) {
+      std::cerr << "Unable to find image '" << spec.image << "' locally\n";
+      image::Progress progress(image::Progress::detect(false, stderr), stderr);
+      image::PullOptions pull;
+      pull.progress = &progress;
+      found = image::pull_image(images, image::parse_reference(spec.image), pull);
+    }
+    if (!found) throw Error("No such image: " + spec.image);
+    const image::Manifest manifest = images.manifest(*found);
+    const image::ImageConfig config = images.config(manifest);
+    record.image_id = manifest.config.digest.str();
+    record.lower_dirs = images.layer_stack(config);
+    record.image_config = config.raw.value("config", json::object());
   }
-  if (!found) throw Error("No such image: " + spec.image);
-  const image::Manifest manifest = images.manifest(*found);
-  const image::ImageConfig config = images.config(manifest);
   if (const auto target = joined_container(spec)) {
     // Kept by id, so that a later container taking the name does not change whose it is.
     // Whether it runs is a matter for start, as in Docker: compose creates a service's
@@ -363,17 +373,13 @@ ContainerRecord create_container(const image::ImageStore& images, const Containe
     spec.network = std::string(k_container_mode) + store.find(*target).id;
   }
 
-  ContainerRecord record;
   record.id = ContainerStore::new_id();
   record.name = spec.name.empty() ? store.new_name() : spec.name;
   spec.name = record.name;
   record.created = image::now_rfc3339();
   record.image = spec.image;
-  record.image_id = manifest.config.digest.str();
   record.runtime = options.runtime;
-  record.lower_dirs = images.layer_stack(config);
   record.auto_remove = options.auto_remove;
-  record.image_config = config.raw.value("config", json::object());
   record.spec = std::move(spec);
   // The injected files' mounts, whose sources are written once the record's directory is.
   const std::string files_dir = store.paths(record.id).record_dir + "/files";

@@ -14,12 +14,22 @@
 
 namespace berth::containers {
 
+/// An image that is in no index: a build step's state (its layers so far and its config).
+struct ResolvedImage {
+  std::string id;                       // "sha256:..." or any stable name of the state
+  std::vector<std::string> lower_dirs;  // unpacked layers, top first
+  nlohmann::json config;                // the image config's "config" object
+};
+
 struct CreateOptions {
   std::string runtime = "crun";  // or "runc"
   bool auto_remove = false;      // --rm: the container goes when it stops
   bool pull_missing = true;      // pull an image that is not in the store, as Docker does
   /// Files written for the container and mounted read-only (compose secrets and configs).
   std::vector<runtime::InjectedFile> files;
+  /// The image itself, when it is not in the store's index (a build's RUN step);
+  /// `spec.image` then only names it.
+  std::optional<ResolvedImage> image;
 };
 
 /// Resolves the image (pulling it when missing and allowed), claims the name and saves the

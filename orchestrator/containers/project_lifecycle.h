@@ -47,6 +47,14 @@ struct UpOptions {
   /// own (default missing). Images are pulled up front, side by side, before anything is
   /// made, so that a reference that cannot be resolved leaves the host untouched.
   std::string pull;
+  /// Images of services with `build:`: built when missing (and with pull_policy: build),
+  /// always (`--build`) or never (`--no-build`: a missing one is an error).
+  enum class BuildPolicy { missing, always, never };
+  BuildPolicy build_policy = BuildPolicy::missing;
+  /// Builds the images of these services (the builder sits above this module, so the
+  /// command hands it in); unset, a service that needs a build is an error.
+  std::function<void(const compose::Project& project, const std::vector<std::string>& services)>
+      build;
   /// Called for every container of the selected services that runs once `up` has dealt with
   /// it (attached `up` follows their output), with the time from which its output is new:
   /// empty for a container just created, the start time for one started again, this `up`'s

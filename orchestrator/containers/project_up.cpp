@@ -131,6 +131,8 @@ class ProjectUp {
     check_externals(problems);
     if (m_options.start) check_ports(problems);
     fail_with(problems);
+    // Builds first: nothing has been made yet when one fails.
+    if (!m_to_build.empty()) m_options.build(m_project, m_to_build);
     fail_with(pull_service_images(m_images, m_to_pull, m_options.progress));
     // Each image's id, read once: the service tasks compare it with their containers'.
     for (const auto& [service, wanted] : m_wanted) {
@@ -180,23 +182,32 @@ class ProjectUp {
  private:
   /// Every selected service's image, as its pull policy says: to be pulled (always), pulled
   /// when missing (missing, if_not_present, and for now daily/weekly/every_*), or required
-  /// to be there (never). A service with `build:` needs its image made, which berth cannot
-  /// do yet. Fills m_to_pull; returns the problems.
+  /// to be there (never). A service with `build:` is built when its image is missing, with
+  /// pull_policy: build, or with --build. Fills m_to_pull and m_to_build; returns the
+  /// problems.
   std::vector<std::string> plan_images() {
+    using BuildPolicy = UpOptions::BuildPolicy;
     std::vector<std::string> problems;
     for (const auto& [service, wanted] : m_wanted) {
       const YAML::Node definition = child(child(m_project.model, "services"), service);
       const std::string image = m_project.image_of(service);
       const bool present = m_images.find(image).has_value();
       const bool buildable = static_cast<bool>(child(definition, "build"));
-      // A service with `build:` uses its image when there is one, and is built otherwise
-      // (or always, with pull_policy: build), as with Compose.
       const std::string policy = m_options.pull.empty()
                                      ? scalar(child(definition, "pull_policy"), "missing")
                                      : m_options.pull;
-      if (buildable && (policy == "build" || !present)) {
-        problems.push_back(
-            fmt::format("service \"{}\" needs a build, which berth cannot do yet", service));
+      if (buildable && m_options.build_policy == BuildPolicy::never) {
+        if (!present) {
+          problems.push_back(fmt::format(
+              "service \"{}\": No such image: {} (and --no-build was given)", service, image));
+        }
+      } else if (buildable &&
+                 (m_options.build_policy == BuildPolicy::always || policy == "build" || !present)) {
+        if (!m_options.build) {
+          problems.push_back(fmt::format("service \"{}\" needs a build", service));
+        } else {
+          m_to_build.push_back(service);
+        }
       } else if (policy == "always") {
         m_to_pull[image].push_back(service);
       } else if (policy == "never") {
@@ -423,6 +434,7 @@ class ProjectUp {
   orchestrator::ServiceGraph m_graph;  // the selected services
   std::map<std::string, std::vector<orchestrator::ServiceContainer>> m_wanted;
   ServiceImages m_to_pull;
+  std::vector<std::string> m_to_build;
   std::map<std::string, std::string> m_image_ids;  // by reference; written before the tasks run
   std::map<std::string, std::vector<ContainerRecord>> m_existing;  // each task its own entry
   std::mutex m_mutex;                                              // guards what follows
