@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -235,10 +236,15 @@ BuildResult build_image(const image::ImageStore& images, const containers::Conta
 
   const Fd context_fd(::open(context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!context_fd) throw Error(fmt::format("unable to prepare context: {}", context));
+  // Before any stage's thread, which takes the signal mask from this one.
+  std::optional<BuildCancel> own_cancel;
+  if (!options.cancel) own_cancel.emplace();
+  const BuildCancel& cancel = options.cancel ? *options.cancel : *own_cancel;
   BuildSession session{images,
                        store,
                        options,
                        output,
+                       cancel,
                        file,
                        dockerfile.name,
                        context,

@@ -17,6 +17,8 @@ namespace berth::builder {
 
 enum class ProgressMode { automatic, plain, tty, quiet };
 
+class BuildCancel;
+
 struct BuildOptions {
   std::string context_dir;  // the build context: a directory
   /// The Dockerfile: a path (relative ones from the current directory), "" for
@@ -39,6 +41,9 @@ struct BuildOptions {
   std::string berth_executable;  // for the monitors of the RUN steps' containers
   /// Prefixes every progress line (compose: "web"), "" for none.
   std::string progress_prefix;
+  /// Ctrl-C, shared by builds run side by side (compose); nullptr: the build takes the
+  /// signals itself for its duration.
+  const BuildCancel* cancel = nullptr;
 };
 
 struct BuildResult {

@@ -18,6 +18,7 @@
 #include "image/dockerfile/syntax.h"
 #include "orchestrator/builder/build.h"
 #include "orchestrator/builder/build_cache.h"
+#include "orchestrator/builder/build_cancel.h"
 #include "orchestrator/builder/build_output.h"
 #include "orchestrator/builder/build_state.h"
 
@@ -28,6 +29,7 @@ struct BuildSession {
   const containers::ContainerStore& store;
   const BuildOptions& options;
   BuildOutput& output;
+  const BuildCancel& cancel;
   const image::dockerfile::Dockerfile& file;
   std::string file_name;    // as messages name it: "Dockerfile", "web/Dockerfile.dev"
   std::string context_dir;  // absolute

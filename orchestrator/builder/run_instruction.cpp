@@ -155,7 +155,7 @@ void run_instruction(StageRun& run, const Instruction& instruction) {
                 fmt::format("RUN {}: ", instruction.text), [&](BuildOutput::Vertex& vertex) {
                   const std::optional<image::CommittedLayer> layer =
                       run_step(run.session.images, run.session.store, run.session.options,
-                               run.state, step, vertex);
+                               run.state, step, run.session.cancel, vertex);
                   CachedStep made;
                   made.created = now_rfc3339();
                   if (layer) {

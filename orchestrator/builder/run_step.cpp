@@ -1,11 +1,14 @@
 #include "orchestrator/builder/run_step.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -39,10 +42,24 @@ std::string init_layer(const containers::ContainerStore& store) {
 namespace {
 
 /// The exit code the monitor reports on the attach channel, the output relayed to `vertex`.
-int relay_until_exit(int socket, BuildOutput::Vertex& vertex, std::string& failure) {
+/// `on_cancel` runs once when `cancel` fires (it kills the container, whose end then comes).
+int relay_until_exit(int socket, BuildOutput::Vertex& vertex, std::string& failure,
+                     const BuildCancel& cancel, const std::function<void()>& on_cancel) {
   std::string buffer(attach::k_max_packet, '\0');
+  bool cancel_seen = false;
   for (;;) {
-    const ssize_t got = ::recv(socket, buffer.data(), buffer.size(), 0);
+    pollfd fds[] = {{socket, POLLIN, 0}, {cancel_seen ? -1 : cancel.fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (fds[1].revents != 0) {
+      cancel_seen = true;
+      on_cancel();
+    }
+    if (fds[0].revents == 0) continue;
+    const ssize_t got = ::recv(socket, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return -1;  // the monitor went away: the record says the rest
     const auto kind = static_cast<attach::Kind>(buffer[0]);
@@ -77,7 +94,8 @@ runtime::ContainerSpec container_spec(const RunStep& step) {
 std::optional<image::CommittedLayer> run_step(const image::ImageStore& images,
                                               const containers::ContainerStore& store,
                                               const BuildOptions& options, const BuildState& state,
-                                              const RunStep& step, BuildOutput::Vertex& vertex) {
+                                              const RunStep& step, const BuildCancel& cancel,
+                                              BuildOutput::Vertex& vertex) {
   containers::CreateOptions create;
   create.runtime = options.runtime;
   containers::ResolvedImage resolved;
@@ -106,11 +124,18 @@ std::optional<image::CommittedLayer> run_step(const image::ImageStore& images,
     theirs.reset();  // the monitor has its own; ours must see its end
 
     std::string failure;
-    int code = relay_until_exit(ours.get(), vertex, failure);
+    int code = relay_until_exit(ours.get(), vertex, failure, cancel, [&] {
+      try {
+        containers::kill_container(store, record, SIGKILL);
+      } catch (const Error&) {
+        // It has just ended by itself.
+      }
+    });
     if (code < 0) code = containers::wait_container(store, record);
     // The monitor unmounts the root once the process has ended; the upper directory is
     // only read after that.
     containers::finish_stopped_container(store, record);
+    cancel.check();
     if (!failure.empty()) throw Error(failure);
     if (code != 0) {
       throw Error(fmt::format("process \"{}\" did not complete successfully: exit code: {}",

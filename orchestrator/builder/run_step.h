@@ -9,6 +9,7 @@
 
 #include "image/layer_commit.h"
 #include "orchestrator/builder/build.h"
+#include "orchestrator/builder/build_cancel.h"
 #include "orchestrator/builder/build_output.h"
 #include "orchestrator/builder/build_state.h"
 #include "runtime/container_spec.h"
@@ -27,12 +28,14 @@ struct RunStep {
 
 /// Runs `step` on `state`'s root filesystem, its output going to `vertex`. Returns the
 /// layer of what it changed, nullopt when it changed nothing. berth::Error `process "<cmd>"
-/// did not complete successfully: exit code: N` (BuildKit's words) when it fails. The
+/// did not complete successfully: exit code: N` (BuildKit's words) when it fails. Once
+/// `cancel` fires, the container is killed and the step fails with "interrupted". The
 /// container is removed whatever happens.
 std::optional<image::CommittedLayer> run_step(const image::ImageStore& images,
                                               const containers::ContainerStore& store,
                                               const BuildOptions& options, const BuildState& state,
-                                              const RunStep& step, BuildOutput::Vertex& vertex);
+                                              const RunStep& step, const BuildCancel& cancel,
+                                              BuildOutput::Vertex& vertex);
 
 /// The directory of empty mount points (/etc/hosts, /etc/resolv.conf, /etc/hostname,
 /// /proc, /sys, /dev) laid over a step's root, as Docker's init layer: the runtime mounts

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/builder/build_cancel.h"
 #include "orchestrator/model_values.h"
 #include "util/error.h"
 
@@ -119,6 +120,9 @@ void build_services(const image::ImageStore& images, const containers::Container
                    service.c_str());
     }
   }
+  // One Ctrl-C for all the builds, taken before their threads start.
+  const BuildCancel cancel;
+  for (auto& build : builds) build.cancel = &cancel;
   std::vector<std::string> failures(builds.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < builds.size(); ++i) {

@@ -70,6 +70,7 @@ df::Lookup StageRun::lookup() const {
 void StageRun::file_step(const Instruction& instruction, const std::string& key,
                          const std::string& created_by, const std::string& context,
                          const std::function<CachedStep(BuildOutput::Vertex& vertex)>& make) {
+  session.cancel.check();
   BuildOutput::Vertex vertex = session.output.begin(next_title(instruction.original));
   const std::optional<image::Digest> parent = state.top_chain();
   state.advance(key);
@@ -166,6 +167,7 @@ BuildState image_state(StageRun& run, const Instruction& from, const std::string
 }  // namespace
 
 void dispatch(StageRun& run, const Instruction& instruction) {
+  run.session.cancel.check();
   const std::string& keyword = instruction.keyword;
   if (keyword == "RUN") {
     run_instruction(run, instruction);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/cli/container_fixture.h"
+#include "tests/support/background_berth.h"
 #include "tests/support/registry_server.h"
 
 namespace berth::testing {
@@ -57,19 +58,19 @@ TEST_P(ImageBuildSteps, AddExtractsLocalArchivesAndDownloadsUrls) {
     if (request.target == "/files/notes.txt") return CannedResponse{200, {}, "downloaded\n"};
     return CannedResponse{404, {}, "no\n"};
   });
-  const auto built = build(std::string(k_base) + "ADD pkg.tgz /opt/\n" +
-                               "COPY pkg.tgz /copied/\n" + "ADD " + server.url() +
-                               "/files/notes.txt /notes/\n",
+  const auto built = build(std::string(k_base) + "ADD pkg.tgz /opt/\n" + "COPY pkg.tgz /copied/\n" +
+                               "ADD " + server.url() + "/files/notes.txt /notes/\n",
                            "add:1");
   ASSERT_EQ(built.exit_code, 0) << built.err;
-  EXPECT_EQ(in_image("add:1", "cat /opt/bin/tool; ls /copied; cat /notes/notes.txt; "
-                              "stat -c %a /notes/notes.txt"),
+  EXPECT_EQ(in_image("add:1",
+                     "cat /opt/bin/tool; ls /copied; cat /notes/notes.txt; "
+                     "stat -c %a /notes/notes.txt"),
             "#!/bin/sh\necho tool\npkg.tgz\ndownloaded\n600\n");
   // A URL that fails names itself and the line.
   const auto failed = build(std::string(k_base) + "ADD " + server.url() + "/missing /x\n", "add:2");
   EXPECT_NE(failed.exit_code, 0);
-  EXPECT_THAT(failed.err, HasSubstr("Dockerfile:3: ADD " + server.url() +
-                                    "/missing: the server answered 404"));
+  EXPECT_THAT(failed.err,
+              HasSubstr("Dockerfile:3: ADD " + server.url() + "/missing: the server answered 404"));
 }
 
 TEST_P(ImageBuildSteps, CopySetsOwnersModesAndWritesHeredocs) {
@@ -84,10 +85,12 @@ TEST_P(ImageBuildSteps, CopySetsOwnersModesAndWritesHeredocs) {
                                "WORKDIR /home/app/work\n",
                            "copy:1");
   ASSERT_EQ(built.exit_code, 0) << built.err;
-  EXPECT_EQ(in_image("copy:1", "stat -c '%U:%G %a' /etc/app/app.conf; stat -c '%u:%g' "
-                               "/numeric.conf; cat /etc/motd; stat -c %U /home/app/work"),
+  EXPECT_EQ(in_image("copy:1",
+                     "stat -c '%U:%G %a' /etc/app/app.conf; stat -c '%u:%g' "
+                     "/numeric.conf; cat /etc/motd; stat -c %U /home/app/work"),
             "app:app 640\n1234:1234\nwelcome\napp\n");
-  const auto unknown = build(std::string(k_base) + "COPY --chown=nobody-here conf/ /x/\n", "copy:2");
+  const auto unknown =
+      build(std::string(k_base) + "COPY --chown=nobody-here conf/ /x/\n", "copy:2");
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_THAT(unknown.err, HasSubstr("Dockerfile:3: --chown=nobody-here: unable to find user"));
 }
@@ -112,13 +115,15 @@ TEST_P(ImageBuildSteps, RunMountsShellAndOnbuild) {
   EXPECT_EQ(in_image("steps:2", "cat /runs"), "2\n");
   // The SHELL runs shell-form commands: CMD included.
   const auto config = nlohmann::json::parse(berth({"image", "inspect", "steps:1"}).out)[0];
-  EXPECT_EQ(config["Config"]["Cmd"], nlohmann::json::parse(R"(["/bin/sh","-e","-c","echo shell form"])"));
+  EXPECT_EQ(config["Config"]["Cmd"],
+            nlohmann::json::parse(R"(["/bin/sh","-e","-c","echo shell form"])"));
   // ONBUILD runs in the image built FROM it, and is not passed on.
   const auto child = build("FROM steps:1\nRUN cat /onbuild\n", "child:1");
   ASSERT_EQ(child.exit_code, 0) << child.err;
   EXPECT_THAT(child.err, HasSubstr(" triggered\n"));
-  EXPECT_FALSE(nlohmann::json::parse(berth({"image", "inspect", "child:1"}).out)[0]["Config"]
-                   .contains("OnBuild"));
+  EXPECT_FALSE(
+      nlohmann::json::parse(berth({"image", "inspect", "child:1"}).out)[0]["Config"].contains(
+          "OnBuild"));
 }
 
 TEST_P(ImageBuildSteps, IndependentStagesBuildSideBySide) {
@@ -138,6 +143,25 @@ TEST_P(ImageBuildSteps, IndependentStagesBuildSideBySide) {
                            "stages:1");
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_EQ(in_image("stages:1", "cat /left /right"), "left\nright\n");
+}
+
+TEST_P(ImageBuildSteps, CtrlCStopsTheRunningStepAndLeavesNothing) {
+  write_context("Dockerfile", std::string(k_base) + "RUN echo started; sleep 60; echo never\n");
+  BackgroundBerth build({"image", "build", "--progress", "plain", "-t", "slow:1", m_context},
+                        m_work.path(),
+                        {{"BERTH_ROOT", m_work.path() + "/root"},
+                         {"BERTH_RUNROOT", m_work.path() + "/run"},
+                         {"BERTH_RUNTIME", GetParam()},
+                         {"BERTH_DNS_UPSTREAM", m_dns_upstream}});
+  ASSERT_TRUE(eventually([&] { return build.err().find(" started\n") != std::string::npos; }))
+      << build.err();
+  build.signal(SIGINT);
+  EXPECT_EQ(build.wait(), 1);
+  EXPECT_THAT(build.err(), HasSubstr("Dockerfile:3: RUN echo started; sleep 60; echo never: "
+                                     "interrupted"));
+  // The step's container is gone at once (TearDown checks mounts and networks too).
+  EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
+  EXPECT_NE(berth({"image", "inspect", "slow:1"}).exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ImageBuildSteps, ::testing::Values("crun", "runc"),
