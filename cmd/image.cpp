@@ -149,7 +149,7 @@ void run_prune(const GlobalOptions& global, bool force) {
   std::cout << "Total reclaimed space: " << image::human_size(report.reclaimed) << "\n";
 }
 
-void run_history(const GlobalOptions& global, const std::string& name) {
+void run_history(const GlobalOptions& global, const std::string& name, bool no_trunc) {
   global.prepare();
   const ImageStore store(global.root);
   const auto found = store.find(name);
@@ -166,7 +166,7 @@ void run_history(const GlobalOptions& global, const std::string& name) {
     std::int64_t size = 0;
     if (!empty && layer < manifest.layers.size()) size = manifest.layers[layer++].size;
     std::string created_by = entry.value("created_by", "");
-    if (created_by.size() > 45) created_by = created_by.substr(0, 44) + "…";
+    if (!no_trunc && created_by.size() > 45) created_by = created_by.substr(0, 44) + "…";
     rows.push_back({"<missing>", time_ago(parse_time(entry.value("created", ""))), created_by,
                     image::human_size(size), entry.value("comment", "")});
   }
@@ -215,8 +215,12 @@ void add_image_command(CLI::App& app, const GlobalOptions& global) {
 
   auto history_name = std::make_shared<std::string>();
   CLI::App* history = image->add_subcommand("history", "Show how an image was made");
+  auto history_no_trunc = std::make_shared<bool>(false);
   history->add_option("image", *history_name, "Image name or id")->required();
-  history->callback([&global, history_name] { run_history(global, *history_name); });
+  history->add_flag("--no-trunc", *history_no_trunc, "Don't truncate output");
+  history->callback([&global, history_name, history_no_trunc] {
+    run_history(global, *history_name, *history_no_trunc);
+  });
 
   add_image_transfer_commands(*image, app, global);
   add_build_commands(*image, app, global);

@@ -6,6 +6,15 @@
 
 namespace berth::builder {
 
+bool is_predefined_arg(std::string_view name) {
+  for (const std::string_view proxy :
+       {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy",
+        "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"}) {
+    if (name == proxy) return true;
+  }
+  return false;
+}
+
 std::optional<image::Digest> BuildState::top_chain() const {
   if (diff_ids.empty()) return std::nullopt;
   return image::chain_ids(diff_ids).back();

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +51,10 @@ struct BuildState {
   /// Advances the cache identity by one step described by `key`.
   void advance(std::string_view key);
 };
+
+/// Docker's predefined ARGs: usable by RUN without an ARG line when --build-arg gives them,
+/// and never written into the image's history (they often carry credentials).
+bool is_predefined_arg(std::string_view name);
 
 /// The default PATH a stage from scratch gets, as BuildKit gives it.
 inline constexpr const char* k_default_path =

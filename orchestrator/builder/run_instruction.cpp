@@ -111,7 +111,7 @@ std::vector<std::string> environment(const BuildState& state) {
 std::string created_by(const BuildState& state, const std::vector<std::string>& command) {
   std::vector<std::string> args;
   for (const auto& [name, value] : state.args) {
-    if (value) args.push_back(name + "=" + *value);
+    if (value && !is_predefined_arg(name)) args.push_back(name + "=" + *value);
   }
   std::string text = "RUN ";
   if (!args.empty()) text += fmt::format("|{} {} ", args.size(), fmt::join(args, " "));

@@ -216,6 +216,11 @@ BuildState build_stage(BuildSession& session, std::size_t index) {
   } else {
     run.state = image_state(run, from, base, vertex);
   }
+  for (const auto& [name, value] : session.options.build_args) {
+    if (!is_predefined_arg(name)) continue;
+    run.state.args[name] = value;
+    session.use_arg(name);
+  }
   vertex.done();
 
   // The base's ONBUILD triggers run first, and do not pass on to this image.

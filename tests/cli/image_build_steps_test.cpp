@@ -15,6 +15,7 @@ namespace berth::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr const char* k_base = "FROM scratch\nADD rootfs.tar /\n";
 
@@ -143,6 +144,29 @@ TEST_P(ImageBuildSteps, IndependentStagesBuildSideBySide) {
                            "stages:1");
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_EQ(in_image("stages:1", "cat /left /right"), "left\nright\n");
+}
+
+TEST_P(ImageBuildSteps, AMissingBaseIsPulledAndPullPullsAgain) {
+  RegistryServer registry;
+  const std::string base = registry.host_port() + "/base/bb:1";
+  ASSERT_EQ(berth({"image", "tag", "bb:1", base}).exit_code, 0);
+  ASSERT_EQ(berth({"image", "push", "-q", base}).exit_code, 0);
+  ASSERT_EQ(berth({"image", "rm", base}).exit_code, 0);
+  const std::string dockerfile = "FROM " + base + "\nRUN echo built > /built\n";
+  auto built = build(dockerfile, "pulled:1");
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_THAT(built.err, HasSubstr("resolve " + base));
+  EXPECT_EQ(in_image("pulled:1", "cat /built"), "built\n");
+  // Present now: no pull, and the RUN is cached.
+  built = build(dockerfile, "pulled:1");
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_THAT(built.err, Not(HasSubstr("resolve ")));
+  EXPECT_THAT(built.err, HasSubstr("CACHED"));
+  // --pull asks the registry again.
+  write_context("Dockerfile", dockerfile);
+  built = berth({"image", "build", "--pull", "--progress", "plain", "-t", "pulled:1", m_context});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_THAT(built.err, HasSubstr("resolve " + base));
 }
 
 TEST_P(ImageBuildSteps, CtrlCStopsTheRunningStepAndLeavesNothing) {

@@ -160,12 +160,22 @@ TEST_P(ImageBuild, BuildArgsReachFromRunAndCopyButNotTheImage) {
                                "ENV FROM_ARG=v${VERSION}\n"
                                "RUN echo \"run sees $VERSION\" > /version\n"
                                "COPY v${VERSION}.txt /copied\n",
-                           {"-t", "args:1", "--build-arg", "VERSION=2", "--build-arg", "EXTRA=x"});
+                           {"-t", "args:1", "--build-arg", "VERSION=2", "--build-arg", "EXTRA=x",
+                            "--build-arg", "no_proxy=proxy.example"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_THAT(built.err, HasSubstr("[Warning] One or more build-args [EXTRA] were not consumed"));
   const auto run = berth({"container", "run", "--rm", "args:1", "sh", "-c",
                           "cat /version /copied; echo $FROM_ARG; echo \"[$VERSION]\""});
   EXPECT_EQ(run.out, "run sees 2\nversion two\nv2\n[]\n");
+  // A predefined ARG reaches RUN undeclared, and stays out of the history.
+  const auto proxy = build(std::string(k_base) + "RUN echo \"[$no_proxy]\" > /proxy\n",
+                           {"-t", "args:2", "--build-arg", "no_proxy=proxy.example"});
+  ASSERT_EQ(proxy.exit_code, 0) << proxy.err;
+  EXPECT_THAT(proxy.err, Not(HasSubstr("were not consumed")));
+  EXPECT_EQ(berth({"container", "run", "--rm", "args:2", "cat", "/proxy"}).out,
+            "[proxy.example]\n");
+  EXPECT_THAT(berth({"image", "history", "--no-trunc", "args:2"}).out,
+              Not(HasSubstr("proxy.example")));
 }
 
 TEST_P(ImageBuild, TheImageConfigIsWhatTheDockerfileSays) {
