@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/cli/container_fixture.h"
+#include "tests/cli/build_fixture.h"
 #include "tests/support/background_berth.h"
 #include "tests/support/registry_server.h"
 
@@ -17,38 +17,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* k_base = "FROM scratch\nADD rootfs.tar /\n";
+constexpr const char* k_base = k_busybox_base;
 
-class ImageBuildSteps : public ContainerCli {
- protected:
-  void SetUp() override {
-    ContainerCli::SetUp();
-    if (IsSkipped()) return;
-    m_context = m_work.path() + "/ctx";
-    std::filesystem::create_directories(m_context);
-    make_busybox_rootfs_tar(m_context + "/rootfs.tar", "steps");
-  }
-
-  void write_context(const std::string& relative, const std::string& content) {
-    const std::string path = m_context + "/" + relative;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream(path) << content;
-  }
-
-  RunResult build(const std::string& dockerfile, const std::string& tag) {
-    write_context("Dockerfile", dockerfile);
-    return berth({"image", "build", "--progress", "plain", "-t", tag, m_context});
-  }
-
-  /// `sh -c COMMAND` in a new container of `image`: its standard output.
-  std::string in_image(const std::string& image, const std::string& command) {
-    const auto run = berth({"container", "run", "--rm", image, "sh", "-c", command});
-    EXPECT_EQ(run.exit_code, 0) << run.err;
-    return run.out;
-  }
-
-  std::string m_context;
-};
+class ImageBuildSteps : public BuildCli {};
 
 TEST_P(ImageBuildSteps, AddExtractsLocalArchivesAndDownloadsUrls) {
   // A gzip-compressed tar of the context: ADD unpacks it where COPY would copy the file.
@@ -61,14 +32,15 @@ TEST_P(ImageBuildSteps, AddExtractsLocalArchivesAndDownloadsUrls) {
   });
   const auto built = build(std::string(k_base) + "ADD pkg.tgz /opt/\n" + "COPY pkg.tgz /copied/\n" +
                                "ADD " + server.url() + "/files/notes.txt /notes/\n",
-                           "add:1");
+                           {"-t", "add:1"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_EQ(in_image("add:1",
                      "cat /opt/bin/tool; ls /copied; cat /notes/notes.txt; "
                      "stat -c %a /notes/notes.txt"),
             "#!/bin/sh\necho tool\npkg.tgz\ndownloaded\n600\n");
   // A URL that fails names itself and the line.
-  const auto failed = build(std::string(k_base) + "ADD " + server.url() + "/missing /x\n", "add:2");
+  const auto failed =
+      build(std::string(k_base) + "ADD " + server.url() + "/missing /x\n", {"-t", "add:2"});
   EXPECT_NE(failed.exit_code, 0);
   EXPECT_THAT(failed.err,
               HasSubstr("Dockerfile:3: ADD " + server.url() + "/missing: the server answered 404"));
@@ -84,14 +56,14 @@ TEST_P(ImageBuildSteps, CopySetsOwnersModesAndWritesHeredocs) {
                                "COPY <<EOF /etc/motd\nwelcome\nEOF\n"
                                "USER app\n"
                                "WORKDIR /home/app/work\n",
-                           "copy:1");
+                           {"-t", "copy:1"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_EQ(in_image("copy:1",
                      "stat -c '%U:%G %a' /etc/app/app.conf; stat -c '%u:%g' "
                      "/numeric.conf; cat /etc/motd; stat -c %U /home/app/work"),
             "app:app 640\n1234:1234\nwelcome\napp\n");
   const auto unknown =
-      build(std::string(k_base) + "COPY --chown=nobody-here conf/ /x/\n", "copy:2");
+      build(std::string(k_base) + "COPY --chown=nobody-here conf/ /x/\n", {"-t", "copy:2"});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_THAT(unknown.err, HasSubstr("Dockerfile:3: --chown=nobody-here: unable to find user"));
 }
@@ -107,7 +79,7 @@ TEST_P(ImageBuildSteps, RunMountsShellAndOnbuild) {
       "RUN echo \"$0 $1\" > /shell-args || true\n"
       "ONBUILD RUN echo triggered > /onbuild\n"
       "CMD echo shell form\n";
-  ASSERT_EQ(build(dockerfile, "steps:1").exit_code, 0);
+  ASSERT_EQ(build(dockerfile, {"-t", "steps:1"}).exit_code, 0);
   EXPECT_EQ(in_image("steps:1", "cat /runs /from-bind; test -e /onbuild || echo not yet"),
             "1\nbound from the context\nnot yet\n");
   // The cache mount outlives the build: a build without the layer cache sees the first's.
@@ -119,7 +91,7 @@ TEST_P(ImageBuildSteps, RunMountsShellAndOnbuild) {
   EXPECT_EQ(config["Config"]["Cmd"],
             nlohmann::json::parse(R"(["/bin/sh","-e","-c","echo shell form"])"));
   // ONBUILD runs in the image built FROM it, and is not passed on.
-  const auto child = build("FROM steps:1\nRUN cat /onbuild\n", "child:1");
+  const auto child = build("FROM steps:1\nRUN cat /onbuild\n", {"-t", "child:1"});
   ASSERT_EQ(child.exit_code, 0) << child.err;
   EXPECT_THAT(child.err, HasSubstr(" triggered\n"));
   EXPECT_FALSE(
@@ -141,7 +113,7 @@ TEST_P(ImageBuildSteps, IndependentStagesBuildSideBySide) {
                                "FROM base\n"
                                "COPY --from=left /out /left\n"
                                "COPY --from=right /out /right\n",
-                           "stages:1");
+                           {"-t", "stages:1"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_EQ(in_image("stages:1", "cat /left /right"), "left\nright\n");
 }
@@ -153,12 +125,12 @@ TEST_P(ImageBuildSteps, AMissingBaseIsPulledAndPullPullsAgain) {
   ASSERT_EQ(berth({"image", "push", "-q", base}).exit_code, 0);
   ASSERT_EQ(berth({"image", "rm", base}).exit_code, 0);
   const std::string dockerfile = "FROM " + base + "\nRUN echo built > /built\n";
-  auto built = build(dockerfile, "pulled:1");
+  auto built = build(dockerfile, {"-t", "pulled:1"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_THAT(built.err, HasSubstr("resolve " + base));
   EXPECT_EQ(in_image("pulled:1", "cat /built"), "built\n");
   // Present now: no pull, and the RUN is cached.
-  built = build(dockerfile, "pulled:1");
+  built = build(dockerfile, {"-t", "pulled:1"});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_THAT(built.err, Not(HasSubstr("resolve ")));
   EXPECT_THAT(built.err, HasSubstr("CACHED"));

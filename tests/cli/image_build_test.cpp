@@ -1,13 +1,12 @@
 // `berth image build`, end to end: real RUN steps in containers (crun and runc), layers in
 // the store, the cache, multi-stage builds; each base is `FROM scratch` + `ADD rootfs.tar /`,
 // the way Debian's official images are made.
-#include <filesystem>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/cli/container_fixture.h"
+#include "tests/cli/build_fixture.h"
 
 namespace berth::testing {
 namespace {
@@ -15,47 +14,15 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* k_base = "FROM scratch\nADD rootfs.tar /\n";
+constexpr const char* k_base = k_busybox_base;
 
-class ImageBuild : public ContainerCli {
+class ImageBuild : public BuildCli {
  protected:
-  void SetUp() override {
-    ContainerCli::SetUp();
-    if (IsSkipped()) return;
-    m_context = m_work.path() + "/ctx";
-    std::filesystem::create_directories(m_context);
-    make_busybox_rootfs_tar(m_context + "/rootfs.tar", "build");
-  }
-
-  void write_context(const std::string& relative, const std::string& content) {
-    const std::string path = m_context + "/" + relative;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream(path) << content;
-  }
-
-  RunResult build(const std::string& dockerfile, std::vector<std::string> flags = {}) {
-    write_context("Dockerfile", dockerfile);
-    std::vector<std::string> args = {"image", "build", "--progress", "plain"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    args.push_back(m_context);
-    return berth(args);
-  }
-
-  /// The image's config ("Env", "Cmd", ...), from image inspect.
-  nlohmann::json image_config(const std::string& name) {
-    const auto result = berth({"image", "inspect", name});
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    return result.exit_code == 0 ? nlohmann::json::parse(result.out).at(0).at("Config")
-                                 : nlohmann::json::object();
-  }
-
   static int count(const std::string& text, const std::string& what) {
     int n = 0;
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
   }
-
-  std::string m_context;
 };
 
 TEST_P(ImageBuild, RunStepsAndCopiesMakeLayersTheContainerSees) {
