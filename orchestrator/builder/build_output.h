@@ -6,10 +6,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "orchestrator/builder/build.h"
@@ -18,8 +22,11 @@ namespace berth::builder {
 
 class BuildOutput {
  public:
-  /// Quiet prints nothing; tty prints step titles and their endings, not the steps' output.
+  /// Quiet prints nothing.
   BuildOutput(std::FILE* out, ProgressMode mode, std::string prefix);
+  ~BuildOutput();
+  BuildOutput(const BuildOutput&) = delete;
+  BuildOutput& operator=(const BuildOutput&) = delete;
 
   class Vertex {
    public:
@@ -50,12 +57,23 @@ class BuildOutput {
 
  private:
   void print(const std::string& line, bool step_output);
+  /// tty: the vertex's one line, once it ended with `status`.
+  void finish(int number, std::string_view status);
+  /// tty: the status line again (the caller holds m_mutex).
+  void draw_status();
 
   std::FILE* m_out;
   ProgressMode m_mode;
   std::string m_prefix;
   std::mutex m_mutex;
   int m_next = 1;
+  // tty only: the vertices running, and the thread that redraws the status line.
+  std::map<int, std::pair<std::string, std::chrono::steady_clock::time_point>> m_running;
+  std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+  int m_finished = 0;
+  bool m_stop = false;
+  std::condition_variable m_wake;
+  std::thread m_ticker;
 };
 
 }  // namespace berth::builder

@@ -10,6 +10,7 @@
 #include "tests/cli/build_fixture.h"
 #include "tests/support/background_berth.h"
 #include "tests/support/registry_server.h"
+#include "tests/support/terminal_session.h"
 
 namespace berth::testing {
 namespace {
@@ -158,6 +159,28 @@ TEST_P(ImageBuildSteps, CtrlCStopsTheRunningStepAndLeavesNothing) {
   // The step's container is gone at once (TearDown checks mounts and networks too).
   EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
   EXPECT_NE(berth({"image", "inspect", "slow:1"}).exit_code, 0);
+}
+
+TEST_P(ImageBuildSteps, OnATerminalEachStepIsOneLineAndOutputOnlyOnFailure) {
+  write_context("Dockerfile", std::string(k_base) + "RUN echo quiet-on-success\n");
+  const std::map<std::string, std::string> env = {{"BERTH_ROOT", m_work.path() + "/root"},
+                                                  {"BERTH_RUNROOT", m_work.path() + "/run"},
+                                                  {"BERTH_RUNTIME", GetParam()},
+                                                  {"BERTH_DNS_UPSTREAM", m_dns_upstream}};
+  {
+    TerminalSession session({"image", "build", "-t", "tty:1", m_context}, m_work.path(), env);
+    const std::string screen = session.read_until("=> exporting to image");
+    EXPECT_EQ(session.wait(), 0);
+    EXPECT_THAT(screen, HasSubstr(" => [3/3] RUN echo quiet-on-success  "));
+    EXPECT_THAT(screen, HasSubstr("[+] Building "));
+    EXPECT_THAT(screen, Not(HasSubstr("#3 ")));  // not the plain format
+    EXPECT_THAT(screen, Not(HasSubstr(" quiet-on-success\r\n")));
+  }
+  write_context("Dockerfile", std::string(k_base) + "RUN echo shown-on-failure; exit 2\n");
+  TerminalSession failing({"image", "build", "-t", "tty:2", m_context}, m_work.path(), env);
+  const std::string screen = failing.read_until("exit code: 2");
+  EXPECT_EQ(failing.wait(), 1);
+  EXPECT_THAT(screen, HasSubstr(" shown-on-failure"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ImageBuildSteps, ::testing::Values("crun", "runc"),
