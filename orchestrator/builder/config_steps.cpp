@@ -164,7 +164,10 @@ bool config_instruction(StageRun& run, const Instruction& instruction) {
   bool empty_layer = true;
   if (keyword == "ARG") {
     arg(run, instruction);
-    return true;  // no history entry: BuildKit records ARGs only through the RUNs using them
+    // Recorded as BuildKit records it; the values reach the cache through the steps using
+    // them (RUN's environment, COPY's expanded words).
+    run.state.add_history(instruction.original, true);
+    return true;
   } else if (keyword == "ENV") {
     for (const auto& [name, value] : df::parse_key_values("ENV", instruction.text, lookup, escape))
       run.state.set_env(name, value.value_or(""));
