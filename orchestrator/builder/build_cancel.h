@@ -32,9 +32,10 @@ class BuildCancel {
  private:
   sigset_t m_set;
   sigset_t m_saved;
-  Fd m_event;
+  Fd m_event;    // written once the build is cancelled
+  Fd m_signals;  // signalfd of m_set
+  Fd m_stop;     // written by the destructor: the waiter ends at once
   std::atomic<bool> m_cancelled{false};
-  std::atomic<bool> m_done{false};
   std::thread m_waiter;
 };
 
