@@ -39,6 +39,7 @@ bench: build
 	@./bench/pull.sh
 	@./bench/container-run.sh
 	@./bench/compose.sh
+	@./bench/build.sh
 	@./bench/network.sh
 
 clean:

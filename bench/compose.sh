@@ -15,6 +15,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/host-state.sh
 source "$here/host-state.sh"
+# shellcheck source=bench/engines.sh
+source "$here/engines.sh"
 berth=${BERTH:-$here/../build/berth}
 runs=${RUNS:-5}
 peers=${PEERS-docker podman}
@@ -98,63 +100,11 @@ check_down() {
   [ -z "$left" ] || { echo "$tool: containers or networks left after down: $left" >&2; exit 1; }
 }
 
-# ---- the engines: each with its own state under $work, started and stopped by this script -----
+# ---- the engines: each with its own state under $work (engines.sh) ----------------------------
 
-# wait_gone PID SECONDS: whether the process ended in time.
-wait_gone() {
-  local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-}
-
-# dockerd with its own data, exec root, socket and trust key (else /etc/docker/key.json), no
-# default bridge (compose makes its own networks), the host's loopback as the upstream of its
-# containers' DNS, and a dead proxy for its registry client, so that nothing it might try to pull
-# leaves the machine.
-start_dockerd() {
-  export DOCKER_HOST=unix://$work/docker.sock
-  echo "{\"deprecated-key-path\": \"$work/key.json\"}" >"$work/daemon.json"
-  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY='' \
-    setsid /usr/sbin/dockerd --data-root "$work/docker" --exec-root "$work/docker-run" \
-      --pidfile "$work/dockerd.pid" --host "$DOCKER_HOST" --config-file "$work/daemon.json" \
-      --bridge none --dns 127.0.0.1 >"$work/dockerd.log" 2>&1 </dev/null &
-  dockerd_pid=$!
-  local deadline=$((SECONDS + 30))
-  until /usr/bin/docker version >/dev/null 2>&1; do
-    if ! kill -0 "$dockerd_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-      echo "dockerd did not start:" >&2; tail -n 20 "$work/dockerd.log" >&2; exit 1
-    fi
-    sleep 0.1
-  done
-  dockerd_pid=$(cat "$work/dockerd.pid")
-  # Its containerd, to stop by pid should dockerd not take it down.
-  containerd_pid=$(pgrep -P "$dockerd_pid" -x containerd || true)
-}
-stop_dockerd() {
-  local pid
-  for pid in $dockerd_pid $containerd_pid; do
-    kill -TERM "$pid" 2>/dev/null || continue
-    wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null || true
-  done
-  dockerd_pid='' containerd_pid=''
-}
-
-# Rootful podman with its own storage, network configs and tmp dir (CONTAINERS_STORAGE_CONF,
-# CONTAINERS_CONF); Debian's containers.conf plus ulimits that fit this host's hard limits (root
-# has no CAP_SYS_RESOURCE here: PEERS.md), no systemd, no events journal. (Its aardvark-dns would
-# forward unknown names to the host's resolver: no service here looks any name up.)
-setup_podman() {
-  sed -e '/^\[containers\]$/a default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]' \
-      -e "/^\\[network\\]\$/a network_config_dir = \"$work/podman/networks\"" \
-      -e "/^\\[engine\\]\$/a tmp_dir = \"$work/podman/tmp\"" \
-      -e '/^\[engine\]$/a cgroup_manager = "cgroupfs"\nevents_logger = "none"' \
-      /usr/share/containers/containers.conf >"$work/containers.conf"
-  printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-    "$work/podman/root" "$work/podman/run" >"$work/storage.conf"
-  export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf
-  podman_ready=1
+# podman (engines.sh's setup_podman), plus what podman-compose needs here.
+setup_podman_compose() {
+  setup_podman
   # podman-compose 1.0.3 sleeps 1 s after each podman call of `up`: the same tool, with that
   # sleep patched out in memory (the installed files untouched), shows what the tool itself costs.
   cat >"$work/podman-compose-nosleep.py" <<'PY'
@@ -177,13 +127,6 @@ SH
   chmod +x "$work/podman-down"
 }
 
-# umount_under DIR: the mounts the engines left under DIR (overlays, netns), deepest first.
-umount_under() {
-  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r mount; do
-    umount -l "$mount" 2>/dev/null || true
-  done
-}
-
 cleanup() {
   set +e
   local stack
@@ -199,19 +142,12 @@ cleanup() {
   fi
   umount_under "$work"
   host_restore "$work"
-  # Processes of the engines still alive: they name $work (conmon, containerd-shim) or are
-  # netavark's DNS server.
-  local left aardvark
-  left=$(pgrep -f -- "$work" | tr '\n' ' ')
-  aardvark=$(cat /run/containers/networks/aardvark-dns/aardvark.pid 2>/dev/null)
-  [ -n "$aardvark" ] && kill -0 "$aardvark" 2>/dev/null && left+=" aardvark-dns $aardvark"
-  [ -z "${left// /}" ] || echo "WARNING: processes left: $left" >&2
+  engines_left
   host_check "$work" && echo "host state: as before the benchmark" >&2
   rm -rf --one-file-system "$work"
 }
 
 work=$(mktemp -d /tmp/bench-compose.XXXXXX)
-dockerd_pid='' containerd_pid='' podman_ready=''
 host_snapshot "$work"
 trap cleanup EXIT
 # Interrupted: still clean up (bash runs the EXIT trap on exit, not on every fatal signal).
@@ -321,14 +257,12 @@ if [[ " ${tools[*]} " == *" docker-compose "* ]]; then
   /usr/bin/docker image inspect bench:1 >/dev/null
   bench_tool docker-compose
   # The engine's own memory, for the record: the CLI is not all of docker-compose's cost.
-  for pid in $dockerd_pid $containerd_pid; do
-    awk -v name="$(cat "/proc/$pid/comm")" '/VmHWM/ {print name, $2}' "/proc/$pid/status"
-  done >"$work/engine-rss"
+  dockerd_rss >"$work/engine-rss"
   stop_dockerd
 fi
 
 if [[ " ${tools[*]} " == *" podman-compose "* ]]; then
-  setup_podman
+  setup_podman_compose
   /usr/bin/podman import -q "$work/rootfs.tar" bench:1 >/dev/null
   /usr/bin/podman image exists bench:1
   bench_tool podman-compose
