@@ -4,13 +4,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "cmd/global_options.h"
 #include "orchestrator/containers/attach.h"
 #include "orchestrator/containers/lifecycle.h"
+#include "orchestrator/containers/project_containers.h"
+#include "orchestrator/containers/state_watch.h"
 #include "util/error.h"
 #include "util/terminal.h"
 
@@ -46,6 +51,20 @@ struct AttachSockets {
   }
 };
 
+/// The container's state once it has ended, or once its monitor is found gone.
+ContainerStore::LiveState settled_state(const ContainerStore& store,
+                                        const ContainerRecord& record) {
+  ContainerStore::LiveState last;
+  containers::watch_state(
+      store, record.id,
+      [&last](const ContainerStore::LiveState& live) {
+        last = live;
+        return !containers::is_active(live.state.status) || live.monitor_lost;
+      },
+      std::chrono::steady_clock::time_point::max());
+  return last;
+}
+
 }  // namespace
 
 int start_and_attach(const ContainerStore& store, const ContainerRecord& record, bool attach,
@@ -73,8 +92,14 @@ int start_and_attach(const ContainerStore& store, const ContainerRecord& record,
   if (result.detached) return 0;
   if (!result.failure.empty()) std::cerr << "berth: error: " << result.failure << "\n";
   if (result.exit_code) return *result.exit_code;
-  // The monitor went away without a word (killed): the state on disk tells the rest.
-  const int code = containers::wait_container(store, record);
+  // The monitor went away without a word (killed): the state on disk tells the rest when it
+  // recorded the end. Nothing else may stand in for the code: a state removed with the
+  // container (--rm) reads as exit code 0, and one that outlived its monitor has no code.
+  const ContainerStore::LiveState end = settled_state(store, record);
+  if (end.state.status.empty()) {
+    throw Error(
+        fmt::format("container {} was removed before its exit code reached berth", record.name));
+  }
   if (record.auto_remove) {
     try {
       containers::remove_container(store, store.find(record.id), true, true);
@@ -82,7 +107,13 @@ int start_and_attach(const ContainerStore& store, const ContainerRecord& record,
       // Already removed.
     }
   }
-  return code;
+  if (containers::is_active(end.state.status)) {
+    throw Error(
+        fmt::format("the monitor of container {} is gone while the container runs: "
+                    "its exit code cannot be known",
+                    record.name));
+  }
+  return end.state.exit_code;
 }
 
 }  // namespace berth::cmd

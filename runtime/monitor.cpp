@@ -1126,6 +1126,17 @@ void Monitor::finish_client() {
 }
 
 void Monitor::drop_client() {
+  if (m_client) {
+    // A SEQPACKET socket closed with packets unread in it resets the connection: the
+    // command's next recv fails with ECONNRESET before it reaches what we sent last, the exit
+    // code (and with --rm no state is left to read it from). The command's input that came
+    // after the container's end is such a packet. So no more may come in, what came is
+    // dropped, and only then is the socket closed. MSG_TRUNC: a byte read drops the packet.
+    ::shutdown(m_client.get(), SHUT_RDWR);
+    char byte = 0;
+    while (::recv(m_client.get(), &byte, 1, MSG_DONTWAIT | MSG_TRUNC) > 0) {
+    }
+  }
   m_client.reset();
   m_client_queue.clear();
   m_client_queued = 0;

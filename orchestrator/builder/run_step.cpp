@@ -59,7 +59,8 @@ int relay_until_exit(int socket, BuildOutput::Vertex& vertex, std::string& failu
     }
     if (fds[0].revents == 0) continue;
     const ssize_t got = ::recv(socket, buffer.data(), buffer.size(), MSG_DONTWAIT);
-    if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    // ECONNRESET: reported once, before packets still queued (the exit code among them).
+    if (got < 0 && (errno == EAGAIN || errno == EINTR || errno == ECONNRESET)) continue;
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return -1;  // the monitor went away: the record says the rest
     const auto kind = static_cast<attach::Kind>(buffer[0]);

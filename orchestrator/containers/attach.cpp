@@ -157,6 +157,10 @@ AttachResult attach_session(int socket, const AttachOptions& options) {
       const ssize_t n = ::recv(socket, buffer, sizeof buffer, MSG_DONTWAIT);
       if (n < 0 && errno == EAGAIN) continue;
       if (n < 0 && errno == EINTR) continue;
+      // A monitor that closed its end with our packets unread in it (input sent after the
+      // container's end) reset the connection: that is reported once, before the packets it
+      // sent first, the exit code among them, which are still ours to read.
+      if (n < 0 && errno == ECONNRESET) continue;
       if (n <= 0) return result;  // the monitor is gone without a word
       const std::string_view payload(buffer + 1, static_cast<std::size_t>(n) - 1);
       switch (static_cast<Kind>(buffer[0])) {

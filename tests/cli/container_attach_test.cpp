@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/cli/container_fixture.h"
+#include "tests/support/background_berth.h"
 #include "tests/support/terminal_session.h"
 
 namespace berth::testing {
@@ -36,6 +37,38 @@ TEST_P(ContainerAttach, InputReachesTheContainerAndItsEndIsTheContainers) {
   EXPECT_EQ(result.out, "got one\ngot two\nend\n");
   // Without -i the container's input is empty, whatever ours holds.
   EXPECT_EQ(berth({"container", "run", "--rm", "bb:1", "cat"}, "ignored\n").out, "");
+}
+
+TEST_P(ContainerAttach, InputTheContainerNeverReadsLosesNeitherOutputNorExitCode) {
+  // More than the container's pipe takes: what is left is still in the channel when the
+  // container ends (as an end of input sent just after it, on a slow machine, is), and the
+  // exit code must come through it all the same, since --rm leaves no state to read it from.
+  const auto result =
+      berth({"container", "run", "--rm", "-i", "bb:1", "sh", "-c", "sleep 0.2; echo hi; exit 4"},
+            std::string(224 * 1024, 'x'));
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_EQ(result.out, "hi\n");
+  EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
+}
+
+TEST_P(ContainerAttach, AMonitorKilledWhileAttachedIsAnErrorNotAnExitCode) {
+  BackgroundBerth attached(
+      {"container", "run", "--rm", "--name", "orphan", "bb:1", "sh", "-c", "echo up; sleep 100"},
+      m_work.path(),
+      {{"BERTH_ROOT", m_work.path() + "/root"},
+       {"BERTH_RUNROOT", m_work.path() + "/run"},
+       {"BERTH_RUNTIME", GetParam()}});
+  ASSERT_TRUE(attached.wait_for_output([](const std::string& out) { return out == "up\n"; }));
+  const std::string id = inspect("orphan").value("Id", "");
+  const auto state =
+      nlohmann::json::parse(read_text(m_work.path() + "/run/containers/" + id + "/state.json"));
+  const int monitor = state.at("monitor_pid").get<int>();
+  ASSERT_GT(monitor, 0);
+  ::kill(monitor, SIGKILL);
+  // The container has no exit code yet: none is made up (it was 0). --rm still removes it.
+  EXPECT_EQ(attached.wait(), 125);
+  EXPECT_THAT(attached.err(), HasSubstr("the monitor of container orphan is gone"));
+  EXPECT_EQ(berth({"container", "ls", "-a", "-q"}).out, "");
 }
 
 TEST_P(ContainerAttach, StreamsStaySeparateAndStartFailuresHaveDockersCodes) {

@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/attach_protocol.h"
 #include "runtime/cgroups.h"
 #include "runtime/container_state.h"
 #include "runtime/oci_runtime.h"
@@ -31,6 +34,7 @@
 #include "tests/support/error_of.h"
 #include "tests/support/run_berth.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 namespace berth::runtime {
 namespace {
@@ -412,8 +416,9 @@ class MonitorTest : public ::testing::TestWithParam<std::string> {
   std::string temp_dir() const { return m_dir.path() + "/tmp"; }
 
   /// Writes the bundle and monitor.json, runs the monitor as `berth _monitor` would be run
-  /// (in a child process that returns at once) and returns its verdict.
-  std::string launch(const std::vector<std::string>& args) {
+  /// (in a child process that returns at once, with `attach_fd` as its attach channel) and
+  /// returns its verdict.
+  std::string launch(const std::vector<std::string>& args, int attach_fd = -1) {
     json config = container_config(rootfs(), m_cgroups_path, args);
     if (m_memory_limit) {
       config["linux"]["resources"]["memory"] = {{"limit", *m_memory_limit},
@@ -430,7 +435,7 @@ class MonitorTest : public ::testing::TestWithParam<std::string> {
     if (child == 0) {
       ::close(sync[0]);
       ::setenv("TMPDIR", temp_dir().c_str(), 1);  // where the runtime driver keeps its logs
-      ::_exit(run_monitor(run_dir(), sync[1]));
+      ::_exit(run_monitor(run_dir(), sync[1], attach_fd));
     }
     ::close(sync[1]);
     std::string verdict;
@@ -704,6 +709,50 @@ TEST_P(MonitorTest, AProbeOverItsTimeoutIsKilled) {
   EXPECT_EQ(count_processes(probe), 0);
   // The probe processes ended normally, so the runtime driver removed its temporary files.
   EXPECT_TRUE(stdfs::is_empty(temp_dir()));
+}
+
+TEST_P(MonitorTest, AnAttachedReaderGetsTheExitCodeWhateverInputCameAfterTheEnd) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+  const Fd ours(pair[0]);
+  Fd theirs(pair[1]);
+  m_config.stdin_open = true;
+  m_config.stdin_once = true;
+  // The final-exit command holds the monitor between the container's end and the exit code
+  // until the test lets it go.
+  const std::string release = m_dir.path() + "/release";
+  m_config.final_exit_command = {"/bin/sh", "-c",
+                                 "until [ -e '" + release + "' ]; do sleep 0.01; done"};
+  ASSERT_EQ(launch({"sh", "-c", "echo done; exit 4"}, theirs.get()), "ok\n");
+  theirs.reset();
+  ASSERT_TRUE(state_becomes([](const ContainerState& now) { return now.status == "exited"; }));
+  // The end of our input, sent once the container has ended (as a slow command's is): the
+  // monitor never reads it. A socket closed with unread packets resets the connection, and a
+  // reader's next recv would fail before it reached the output and the exit code.
+  const std::string end = attach::packet(attach::Kind::stdin_end, "");
+  ASSERT_EQ(::send(ours.get(), end.data(), end.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(end.size()));
+  std::ofstream(release) << "";
+  // A plain reader, as a build step's: every packet, then the end.
+  std::string output;
+  std::optional<int> code;
+  std::string buffer(attach::k_max_packet, '\0');
+  for (;;) {
+    const ssize_t n = ::recv(ours.get(), buffer.data(), buffer.size(), 0);
+    ASSERT_GE(n, 0) << std::strerror(errno) << " after \"" << output << "\"";
+    if (n == 0) {
+      break;
+    }
+    const std::string payload = buffer.substr(1, static_cast<std::size_t>(n) - 1);
+    if (buffer[0] == static_cast<char>(attach::Kind::stdout_data)) {
+      output += payload;
+    } else if (buffer[0] == static_cast<char>(attach::Kind::exit)) {
+      code = std::stoi(payload);
+    }
+  }
+  EXPECT_EQ(output, "done\n");
+  EXPECT_EQ(code, 4);
+  EXPECT_EQ(final_state().exit_code, 4);
 }
 
 TEST_P(MonitorTest, AFailedStartIsTheVerdictAndTheState) {
