@@ -1,7 +1,5 @@
 // `berth build [SERVICE...]`: the images of the services with `build:`, and the builder that
 // `up`, `create` and `run` use for the images they miss.
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cmd/compose_project.h"
+#include "cmd/image_output.h"
 #include "orchestrator/builder/service_build.h"
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/model_values.h"
@@ -30,13 +29,6 @@ struct BuildFlags {
   std::string runtime = "crun";
 };
 
-builder::ProgressMode build_progress(const std::string& global_progress) {
-  if (global_progress == "quiet") return builder::ProgressMode::quiet;
-  if (global_progress == "tty") return builder::ProgressMode::tty;
-  if (global_progress == "plain") return builder::ProgressMode::plain;
-  return ::isatty(STDERR_FILENO) ? builder::ProgressMode::tty : builder::ProgressMode::plain;
-}
-
 }  // namespace
 
 std::function<void(const compose::Project&, const std::vector<std::string>&)> service_builder(
@@ -44,7 +36,7 @@ std::function<void(const compose::Project&, const std::vector<std::string>&)> se
   return [&global, runtime](const compose::Project& project,
                             const std::vector<std::string>& services) {
     builder::ServiceBuildOptions common;
-    common.progress = build_progress(global.progress);
+    common.progress = build_progress_mode(global.progress);
     common.runtime = runtime;
     common.berth_executable = self_executable();
     builder::build_services(image::ImageStore(global.root), container_store(global), project,
@@ -75,7 +67,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     builder::ServiceBuildOptions common;
     common.no_cache = flags->no_cache;
     common.pull = flags->pull;
-    common.progress = flags->quiet ? builder::ProgressMode::quiet : build_progress(global.progress);
+    common.progress =
+        flags->quiet ? builder::ProgressMode::quiet : build_progress_mode(global.progress);
     common.runtime = flags->runtime;
     common.berth_executable = self_executable();
     for (const auto& entry : flags->build_args) {

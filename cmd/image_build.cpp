@@ -1,5 +1,4 @@
 // `berth image build` (docker build's flags) and `berth builder prune`.
-#include <unistd.h>
 
 #include <iostream>
 #include <memory>
@@ -7,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "cmd/global_options.h"
+#include "cmd/image_output.h"
+#include "cmd/progress_display.h"
 #include "orchestrator/builder/build.h"
 #include "orchestrator/builder/build_cache.h"
 #include "util/error.h"
@@ -65,18 +66,8 @@ void run_build(const GlobalOptions& global, const BuildFlags& flags) {
   options.iidfile = flags.iidfile;
   options.runtime = flags.runtime;
   options.berth_executable = self_executable();
-  if (flags.quiet || flags.progress == "quiet") {
-    options.progress = builder::ProgressMode::quiet;
-  } else if (flags.progress == "plain") {
-    options.progress = builder::ProgressMode::plain;
-  } else if (flags.progress == "tty") {
-    options.progress = builder::ProgressMode::tty;
-  } else if (flags.progress == "auto") {
-    options.progress =
-        ::isatty(STDERR_FILENO) ? builder::ProgressMode::tty : builder::ProgressMode::plain;
-  } else {
-    throw Error(fmt::format("--progress {}: expected auto, plain, tty or quiet", flags.progress));
-  }
+  options.progress =
+      flags.quiet ? builder::ProgressMode::quiet : build_progress_mode(flags.progress);
   if (!flags.platform.empty() && flags.platform != image::Platform().str()) {
     throw Error(fmt::format("--platform {}: berth builds for {} only", flags.platform,
                             image::Platform().str()));
@@ -91,6 +82,16 @@ void run_build(const GlobalOptions& global, const BuildFlags& flags) {
 }
 
 }  // namespace
+
+builder::ProgressMode build_progress_mode(const std::string& progress) {
+  // Compose's own reading of the flag (auto: a terminal that is not TERM=dumb), mapped.
+  switch (progress_mode(progress)) {
+    case ProgressMode::quiet: return builder::ProgressMode::quiet;
+    case ProgressMode::plain: return builder::ProgressMode::plain;
+    case ProgressMode::tty: break;
+  }
+  return builder::ProgressMode::tty;
+}
 
 void add_build_commands(CLI::App& image, CLI::App& app, const GlobalOptions& global) {
   auto flags = std::make_shared<BuildFlags>();

@@ -12,6 +12,7 @@
 
 #include "cmd/global_options.h"
 #include "image/store.h"
+#include "orchestrator/builder/build.h"
 
 namespace berth::cmd {
 
@@ -45,6 +46,9 @@ bool confirm(std::string_view question);
 
 /// pull, push, import, save, load under `image`, and login/logout on the top level.
 void add_image_transfer_commands(CLI::App& image, CLI::App& app, const GlobalOptions& global);
+/// The builder's progress for `--progress auto|plain|tty|quiet` (auto: tty on a terminal);
+/// berth::Error for anything else. Shared by `image build` and compose's builds.
+builder::ProgressMode build_progress_mode(const std::string& progress);
 /// `berth image build` and `berth builder prune` (image_build.cpp).
 void add_build_commands(CLI::App& image, CLI::App& app, const GlobalOptions& global);
 
